@@ -1,0 +1,71 @@
+// gclab: hooks into the collection cycle, for subsystems built on the heap.
+//
+// Weak references, ephemeron tables and finalization registries are not special cases
+// inside each collector: they register a CollectionHook, and every collector runs the
+// hooks at the same points of the same cycle (gc/DESIGN.md gives the contract):
+//
+//   1. Prepare      collector readies its spaces
+//   2. Mark         TraceRoots() of every hook, handles, persistents; closure
+//   3. Weak         ProcessWeak() of every hook, repeated (with closure) until no hook
+//                   reports progress: ephemerons resolve here
+//   4. Finalize     ProcessFinalization() of every hook: dead targets are known now;
+//                   held values that must survive are marked (closure follows)
+//   5. ClearWeak    ClearWeak() of every hook: weak slots to dead objects are cleared,
+//                   slots to live objects updated to their current address
+//   6. Sweep        the collector reclaims dead objects
+//   then AfterCollection() of every hook, outside the pause's critical part.
+//
+// A hook must not allocate or start a collection from any of these callbacks.
+#ifndef GCLAB_GC_COLLECTION_HOOK_H_
+#define GCLAB_GC_COLLECTION_HOOK_H_
+
+#include "gc/visitor.h"
+
+namespace gclab {
+
+namespace internal {
+class Collector;
+}
+
+// What a hook may ask of the collector during a cycle.
+class CycleContext {
+ public:
+  explicit CycleContext(internal::Collector& collector) : collector_(collector) {}
+
+  // True when the object has been found reachable so far in this cycle. Valid from
+  // the Weak phase on; `payload` may be the object's old or current address.
+  bool IsAlive(const void* payload) const;
+
+  // The object's address after this cycle (differs only under moving collectors).
+  // Only for objects that are alive.
+  template <typename T>
+  T* CurrentAddress(T* payload) const {
+    return static_cast<T*>(CurrentAddressUntyped(payload));
+  }
+
+  // Marks the object in `*slot` reachable (and rewrites the slot if it moves); the
+  // heap traces what it references before the phase ends.
+  void MarkSlot(void** slot);
+
+  // A visitor that marks like MarkSlot, for tracing through an object's own fields.
+  Visitor& marking_visitor();
+
+ private:
+  void* CurrentAddressUntyped(void* payload) const;
+  internal::Collector& collector_;
+};
+
+class CollectionHook {
+ public:
+  virtual ~CollectionHook() = default;
+  virtual void TraceRoots(Visitor&) {}
+  // Returns true if it marked anything; the heap then drains and calls again.
+  virtual bool ProcessWeak(CycleContext&) { return false; }
+  virtual void ProcessFinalization(CycleContext&) {}
+  virtual void ClearWeak(CycleContext&) {}
+  virtual void AfterCollection() {}
+};
+
+}  // namespace gclab
+
+#endif  // GCLAB_GC_COLLECTION_HOOK_H_

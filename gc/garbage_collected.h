@@ -1,0 +1,47 @@
+// gclab: GarbageCollected<T>, the base of every class allocated in a gclab heap.
+//
+// Deriving from GarbageCollected<T> declares that T lives in a gclab heap, is created
+// only by `Heap::New<T>` / `MakeGarbageCollected<T>` (never by `new` or on the stack),
+// and has a `void Trace(Visitor&) const` method (visitor.h).
+//
+// Rules a class must follow, because collectors may move and reclaim it:
+//   - alignof(T) <= 16.
+//   - T is movable by its move constructor: a moving collector relocates an object by
+//     move-constructing it at its new address and destroying the old one (or by
+//     memcpy when T is trivially copyable). Do not store a pointer to `this`, or to one
+//     of the object's own fields, inside the object.
+//   - The destructor runs when the object is reclaimed (unless T is trivially
+//     destructible, in which case nothing runs). It may release non-heap resources
+//     (a std::vector's buffer, a file descriptor) but must not touch other heap
+//     objects: they may already be gone.
+//   - The constructor may allocate other heap objects and store them into its Members:
+//     no collection starts while any constructor of a heap object is running.
+#ifndef GCLAB_GC_GARBAGE_COLLECTED_H_
+#define GCLAB_GC_GARBAGE_COLLECTED_H_
+
+#include "gc/visitor.h"
+
+namespace gclab {
+
+template <typename T>
+class GarbageCollected {
+ public:
+  using IsGarbageCollectedTypeMarker = void;
+
+  // Heap objects are created by the heap only.
+  void* operator new(size_t) = delete;
+  void* operator new[](size_t) = delete;
+
+ protected:
+  GarbageCollected() = default;
+};
+
+template <typename T, typename = void>
+struct IsGarbageCollectedType : std::false_type {};
+template <typename T>
+struct IsGarbageCollectedType<T, std::void_t<typename T::IsGarbageCollectedTypeMarker>>
+    : std::true_type {};
+
+}  // namespace gclab
+
+#endif  // GCLAB_GC_GARBAGE_COLLECTED_H_

@@ -1,0 +1,236 @@
+// gclab: Heap, where garbage-collected objects live.
+//
+// A Heap owns objects of classes derived from GarbageCollected<T>. Objects reference
+// each other through traced `Member<T>` fields and are kept alive by roots: `Local<T>`
+// handles (scoped, cheap, on the heap's handle stack) and `Persistent<T>` handles
+// (anywhere, any lifetime). What no root reaches is reclaimed by the collector chosen
+// when the heap is created; the same program runs unchanged on every collector.
+//
+//   #include "gc/gc.h"
+//
+//   class Node : public gclab::GarbageCollected<Node> {
+//    public:
+//     explicit Node(int v) : value(v) {}
+//     void Trace(gclab::Visitor& v) const { v.Trace(next); }
+//     int value;
+//     gclab::Member<Node> next;
+//   };
+//
+//   gclab::HeapOptions options;
+//   options.collector = gclab::CollectorKind::kSemispace;   // or kMarkSweep
+//   std::unique_ptr<gclab::Heap> heap = gclab::Heap::Create(options).value();
+//   gclab::HandleScope scope(*heap);
+//   gclab::Local<Node> head = heap->New<Node>(1);
+//   head->next = heap->New<Node>(2);          // reachable through head
+//   heap->New<Node>(3);                       // garbage once the scope ends... or now
+//   gclab::Persistent<Node> keep(*heap, head);  // a root beyond this scope
+//   heap->CollectGarbage();                   // head and head->next survive
+//
+// Raw pointers. `T*` values obtained from handles or Members are not roots, and under
+// a moving collector (semispace) any allocation may move every object. Keep a raw
+// pointer only until the next allocation; across allocations hold a Local or
+// Persistent. Pass handles, not raw pointers, to constructors of heap objects: they
+// are read after the allocation, so they see the current address.
+//
+// Call order: Create -> New / CollectGarbage (any order, any number) -> destroy. Every
+// Local must die inside its HandleScope; Persistents may outlive the heap but must
+// not be used after it (checked: the program stops with a message).
+//
+// A Heap is not thread-safe: use it from one thread at a time.
+#ifndef GCLAB_GC_HEAP_H_
+#define GCLAB_GC_HEAP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <new>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gc/collection_hook.h"
+#include "gc/garbage_collected.h"
+#include "gc/internal/allocation_state.h"
+#include "gc/internal/check.h"
+#include "gc/internal/handle_area.h"
+#include "gc/internal/object_header.h"
+#include "gc/internal/persistent_node.h"
+#include "gc/member.h"
+#include "gc/policy.h"
+#include "gc/stats.h"
+#include "gc/visitor.h"
+
+namespace gclab {
+
+// The collectors a heap can use (gc/<name>/README.md describes each).
+enum class CollectorKind {
+  kMarkSweep,  // non-moving; size-class free lists; large-object space
+  kSemispace,  // moving; Cheney copying between two halves; large-object space
+};
+std::string_view CollectorName(CollectorKind kind);
+absl::StatusOr<CollectorKind> ParseCollectorKind(std::string_view name);
+// Every collector, for tests and benchmarks that run on all of them.
+const std::vector<CollectorKind>& AllCollectors();
+
+struct HeapOptions {
+  CollectorKind collector = CollectorKind::kMarkSweep;
+  // Hard cap on the bytes of objects (headers included) the heap may hold. The
+  // semispace collector reserves twice this much address space.
+  size_t heap_limit = size_t{1} << 30;
+  // When to collect; null means GrowthFactorPolicy(2.0, 4 MiB).
+  std::shared_ptr<TriggerPolicy> policy;
+  // Run the heap verifier after every collection (always on in GCLAB_DEBUG builds).
+  bool verify_after_collection = internal::kDebugChecks;
+};
+
+template <typename T>
+class Local;
+
+namespace internal {
+class HeapImpl;
+}
+
+class Heap {
+ public:
+  using OutOfMemoryHandler = std::function<void(const absl::Status&)>;
+
+  // Fails with InvalidArgument for a heap_limit under 1 MiB or over 1 TiB, and with
+  // ResourceExhausted if the address space cannot be reserved.
+  static absl::StatusOr<std::unique_ptr<Heap>> Create(HeapOptions options = {});
+  ~Heap();
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // Allocates and constructs a T, returned as a Local in the innermost HandleScope
+  // (one must be open). On out-of-memory, after a full collection, calls the
+  // out-of-memory handler, which by default prints the reason and aborts.
+  template <typename T, typename... Args>
+  Local<T> New(Args&&... args);
+
+  // Like New, but out-of-memory is a ResourceExhausted status.
+  template <typename T, typename... Args>
+  absl::StatusOr<Local<T>> TryNew(Args&&... args);
+
+  // Allocates and constructs a T and returns a raw pointer, valid until the next
+  // allocation: for storing straight into a Member or a handle.
+  template <typename T, typename... Args>
+  T* NewRaw(Args&&... args);
+
+  // A full, stop-the-world collection.
+  void CollectGarbage();
+
+  // Statistics so far (see stats.h).
+  const HeapStatistics& stats();
+
+  CollectorKind collector_kind() const;
+  std::string_view collector_name() const;
+  bool moves_objects() const;
+  const HeapOptions& options() const;
+
+  // True if `payload` is the address of an object allocated in this heap (and not
+  // yet reclaimed). Costs a hash lookup at most.
+  bool Contains(const void* payload) const;
+
+  // Replaces the out-of-memory handler; it must not return (the heap aborts if it
+  // does). It may throw.
+  void set_out_of_memory_handler(OutOfMemoryHandler handler);
+
+  // Hooks run in every collection (collection_hook.h). The heap does not own them;
+  // remove a hook before destroying it.
+  void AddCollectionHook(CollectionHook* hook);
+  void RemoveCollectionHook(CollectionHook* hook);
+
+  // Number of live Local slots and Persistent handles (for tests and leak hunting).
+  size_t local_handle_count() const { return handles_.size(); }
+  size_t persistent_handle_count() const { return persistents_.size(); }
+
+  internal::HeapImpl& impl() { return *impl_; }
+
+ private:
+  friend class internal::HeapImpl;
+  template <typename T>
+  friend class Local;
+  template <typename T>
+  friend class Persistent;
+  friend class HandleScope;
+  friend class EscapableHandleScope;
+
+  Heap() = default;
+
+  template <typename T, typename... Args>
+  T* Allocate(bool abort_on_oom, Args&&... args);
+  internal::ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
+  void** PushHandle(void* object) {
+    GCLAB_CHECK(handles_.scope_depth() > 0,
+                "a Local handle was created with no HandleScope open on its heap");
+    return handles_.Push(object);
+  }
+  void RegisterFinalizable(void* payload);
+  absl::Status OutOfMemory(size_t cell_size);
+
+  internal::AllocationState alloc_;
+  internal::HandleArea handles_;
+  internal::PersistentList persistents_;
+  int constructing_ = 0;        // constructors of heap objects running now
+  bool track_finalizable_ = false;
+  uint64_t id_ = 0;
+  std::unique_ptr<internal::HeapImpl> impl_;
+};
+
+// A filler type for cells whose constructor threw: traced as empty, never finalized.
+namespace internal {
+extern const TypeInfo kFillerTypeInfo;
+}
+
+template <typename T, typename... Args>
+T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
+  static_assert(IsGarbageCollectedType<T>::value,
+                "heap objects must derive from gclab::GarbageCollected<T>");
+  static_assert(alignof(T) <= internal::kAllocationGranule,
+                "heap objects must have alignment of at most 16");
+  constexpr size_t kCellSize = internal::CellSizeFor(sizeof(T));
+  internal::ObjectHeader* header = alloc_.TryAllocateFast<kCellSize>();
+  if (__builtin_expect(header == nullptr, 0)) {
+    header = AllocateSlow(kCellSize, abort_on_oom);
+    if (header == nullptr) return nullptr;
+  }
+  header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kInfo);
+  void* payload = header->payload();
+  T* object;
+  ++constructing_;
+  if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
+    object = ::new (payload) T(std::forward<Args>(args)...);
+  } else {
+    try {
+      object = ::new (payload) T(std::forward<Args>(args)...);
+    } catch (...) {
+      header->word = reinterpret_cast<uintptr_t>(&internal::kFillerTypeInfo);
+      --constructing_;
+      throw;
+    }
+  }
+  --constructing_;
+  if constexpr (!std::is_trivially_destructible_v<T>) {
+    if (track_finalizable_) RegisterFinalizable(payload);
+  }
+  return object;
+}
+
+template <typename T, typename... Args>
+T* Heap::NewRaw(Args&&... args) {
+  return Allocate<T>(true, std::forward<Args>(args)...);
+}
+
+// The free-function spelling, as in cppgc.
+template <typename T, typename... Args>
+T* MakeGarbageCollected(Heap& heap, Args&&... args) {
+  return heap.NewRaw<T>(std::forward<Args>(args)...);
+}
+
+}  // namespace gclab
+
+#include "gc/handles.h"  // Local, Persistent and HandleScope need the complete Heap.
+
+#endif  // GCLAB_GC_HEAP_H_

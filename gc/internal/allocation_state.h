@@ -1,0 +1,79 @@
+// gclab internal: the allocation fast path shared by every collector.
+//
+// The public Heap embeds one AllocationState so that allocation of a small object is
+// inlined into the caller. A collector fills it in one of two modes:
+//   - bump mode (copying collectors): [top, limit) is a linear allocation buffer. The
+//     collector sizes `limit` so that the buffer never crosses the point where the
+//     trigger policy wants a collection. Bytes are counted lazily: `counted_top` is
+//     the part of the buffer already added to `bytes_allocated`.
+//   - free-list mode (mark-sweep): `free_lists[c]` holds free cells of size class c.
+//     Each pop adds the cell's size to `bytes_allocated` and is refused once that
+//     would pass `trigger`.
+// Everything else (large objects, refills, collections, out-of-memory) is the slow
+// path in HeapImpl.
+#ifndef GCLAB_GC_INTERNAL_ALLOCATION_STATE_H_
+#define GCLAB_GC_INTERNAL_ALLOCATION_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gc/internal/object_header.h"
+#include "gc/internal/size_classes.h"
+
+namespace gclab::internal {
+
+// A free cell of the mark-sweep space: a header whose first word is zero, followed by
+// the link to the next free cell of the same size class.
+struct FreeCell {
+  ObjectHeader header;
+  FreeCell* next;
+};
+
+struct AllocationState {
+  bool free_list_mode = false;
+  char* top = nullptr;
+  char* limit = nullptr;
+  char* counted_top = nullptr;
+  uint64_t bytes_allocated = 0;
+  uint64_t trigger = 0;
+  FreeCell* free_lists[kNumSizeClasses] = {};
+
+  // Adds the bump-allocated bytes not yet counted to bytes_allocated.
+  void FlushBump() {
+    bytes_allocated += static_cast<uint64_t>(top - counted_top);
+    counted_top = top;
+  }
+
+  // A cell of kCellSize bytes with its size set and flags cleared, or null when the
+  // slow path must decide.
+  template <size_t kCellSize>
+  ObjectHeader* TryAllocateFast() {
+    constexpr int kClass = SizeClassIndex(kCellSize);
+    if constexpr (kClass < 0) {
+      return nullptr;
+    } else {
+      if (free_list_mode) {
+        constexpr uint32_t kClassSize = kSizeClasses[kClass];
+        FreeCell* cell = free_lists[kClass];
+        if (__builtin_expect(cell == nullptr || bytes_allocated + kClassSize > trigger, 0)) {
+          return nullptr;
+        }
+        free_lists[kClass] = cell->next;
+        bytes_allocated += kClassSize;
+        ObjectHeader* header = &cell->header;
+        header->flags = 0;  // size already holds kClassSize
+        return header;
+      }
+      if (__builtin_expect(static_cast<size_t>(limit - top) < kCellSize, 0)) return nullptr;
+      ObjectHeader* header = reinterpret_cast<ObjectHeader*>(top);
+      top += kCellSize;
+      header->size = kCellSize;
+      header->flags = 0;
+      return header;
+    }
+  }
+};
+
+}  // namespace gclab::internal
+
+#endif  // GCLAB_GC_INTERNAL_ALLOCATION_STATE_H_

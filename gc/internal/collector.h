@@ -1,0 +1,90 @@
+// gclab internal: the interface every collector implements, and the factory.
+//
+// The heap (HeapImpl) owns the cycle: it calls these methods in the fixed order of
+// gc/DESIGN.md and runs the hooks between them. A collector owns its spaces, the
+// marking or copying visitor, and the allocation fast-path state it hands to the
+// heap. Adding a collector: a folder gc/<name>/ with one class deriving from
+// Collector, a CollectorKind value, and a case in CreateCollector.
+//
+// Call order within one cycle:
+//   1. Prepare()          abandon allocation buffers, flip spaces, reset counters
+//   2. marking_visitor()  the heap visits every root slot with it
+//   3. Drain()            transitive closure; called again after each hook marks
+//   4. IsAlive(), CurrentAddress()   valid from here to the end of Sweep()
+//   5. Sweep()            reclaim; afterwards marks are clear and every object live
+//   6. ReleaseMemory()    return memory beyond what the next budget needs to the OS
+#ifndef GCLAB_GC_INTERNAL_COLLECTOR_H_
+#define GCLAB_GC_INTERNAL_COLLECTOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "gc/heap.h"
+#include "gc/internal/allocation_state.h"
+#include "gc/internal/large_object_space.h"
+#include "gc/visitor.h"
+
+namespace gclab::internal {
+
+class Collector {
+ public:
+  explicit Collector(AllocationState& alloc) : alloc_(alloc) {}
+  virtual ~Collector() = default;
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  virtual std::string_view name() const = 0;
+  virtual bool moves_objects() const = 0;
+  // Reserves the collector's spaces for a heap of `heap_limit` bytes.
+  virtual absl::Status Init(size_t heap_limit) = 0;
+
+  // A small cell (cell_size <= kMaxSmallCell), or null when the spaces have no room
+  // for it. A bump-mode collector must not hand out more than `allowed` bytes before
+  // the heap's slow path runs again.
+  virtual ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed) = 0;
+  ObjectHeader* AllocateLarge(size_t cell_size) { return large_.Allocate(cell_size); }
+  // Objects with a destructor, for collectors that do not visit dead objects.
+  virtual void RegisterFinalizable(void* payload) { (void)payload; }
+  // Whether the heap must call RegisterFinalizable.
+  virtual bool needs_finalizable_registry() const { return false; }
+
+  virtual void Prepare() = 0;
+  virtual Visitor& marking_visitor() = 0;
+  virtual void Drain() = 0;
+  virtual bool IsAlive(const void* payload) const = 0;
+  virtual void* CurrentAddress(void* payload) const = 0;
+  virtual SweepResult Sweep() = 0;
+  virtual void ReleaseMemory(size_t keep_bytes) = 0;
+
+  // True for a payload address of an allocated object (outside a cycle).
+  virtual bool Contains(const void* payload) const = 0;
+  // Every allocated object (outside a cycle, after a Sweep: every live object).
+  virtual void ForEachObject(const std::function<void(ObjectHeader*)>& f) = 0;
+  virtual size_t committed_bytes() const = 0;
+
+  // What the last marking found: bytes and objects reached, large ones included.
+  size_t marked_bytes() const { return marked_bytes_; }
+  size_t marked_objects() const { return marked_objects_; }
+
+ protected:
+  void ResetMarkCounters() { marked_bytes_ = marked_objects_ = 0; }
+  void CountMarked(const ObjectHeader* h) {
+    marked_bytes_ += h->size;
+    marked_objects_ += 1;
+  }
+
+  AllocationState& alloc_;
+  LargeObjectSpace large_;
+  size_t marked_bytes_ = 0;
+  size_t marked_objects_ = 0;
+};
+
+std::unique_ptr<Collector> CreateCollector(CollectorKind kind, AllocationState& alloc);
+
+}  // namespace gclab::internal
+
+#endif  // GCLAB_GC_INTERNAL_COLLECTOR_H_

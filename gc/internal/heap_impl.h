@@ -1,0 +1,63 @@
+// gclab internal: the heap's implementation, which runs the collection cycle.
+#ifndef GCLAB_GC_INTERNAL_HEAP_IMPL_H_
+#define GCLAB_GC_INTERNAL_HEAP_IMPL_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gc/heap.h"
+#include "gc/internal/collector.h"
+
+namespace gclab::internal {
+
+class HeapImpl {
+ public:
+  HeapImpl(Heap& heap, HeapOptions options);
+  ~HeapImpl();
+
+  absl::Status Init();
+
+  ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
+  void Collect(CollectionReason reason);
+  const HeapStatistics& UpdatedStats();
+
+  Collector& collector() { return *collector_; }
+  const Collector& collector() const { return *collector_; }
+  const HeapOptions& options() const { return options_; }
+  bool in_collection() const { return in_collection_; }
+
+  void AddHook(CollectionHook* hook);
+  void RemoveHook(CollectionHook* hook);
+  void set_out_of_memory_handler(Heap::OutOfMemoryHandler handler) {
+    oom_handler_ = std::move(handler);
+  }
+  absl::Status OutOfMemoryStatus(size_t cell_size) const;
+
+  // Checks every object and root; stops with a message on the first broken one.
+  // Valid outside a cycle. Returns the number of objects checked.
+  size_t Verify();
+
+ private:
+  uint64_t allocated_since_collection() const {
+    return heap_.alloc_.bytes_allocated - bytes_at_last_collection_;
+  }
+  uint64_t BudgetRemaining() const;
+  uint64_t HardRemaining() const;
+  ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
+  void SetBudget(size_t budget);
+  void VisitRoots(Visitor& visitor);
+
+  Heap& heap_;
+  HeapOptions options_;
+  std::unique_ptr<Collector> collector_;
+  std::vector<CollectionHook*> hooks_;
+  Heap::OutOfMemoryHandler oom_handler_;
+  HeapStatistics stats_;
+  uint64_t bytes_at_last_collection_ = 0;
+  bool in_collection_ = false;
+};
+
+}  // namespace gclab::internal
+
+#endif  // GCLAB_GC_INTERNAL_HEAP_IMPL_H_

@@ -1,0 +1,48 @@
+// gclab internal: reservations of address space, committed lazily by the kernel.
+#ifndef GCLAB_GC_INTERNAL_VIRTUAL_MEMORY_H_
+#define GCLAB_GC_INTERNAL_VIRTUAL_MEMORY_H_
+
+#include <cstddef>
+
+#include "absl/status/statusor.h"
+
+namespace gclab::internal {
+
+inline constexpr size_t kOsPageSize = 4096;
+
+constexpr size_t RoundUp(size_t n, size_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+// A read-write, MAP_NORESERVE mapping aligned to `alignment`; pages cost memory only
+// once touched. Movable, unmapped on destruction.
+class VirtualMemory {
+ public:
+  static absl::StatusOr<VirtualMemory> Reserve(size_t size, size_t alignment);
+
+  VirtualMemory() = default;
+  VirtualMemory(VirtualMemory&& other) noexcept;
+  VirtualMemory& operator=(VirtualMemory&& other) noexcept;
+  ~VirtualMemory();
+
+  char* base() const { return base_; }
+  size_t size() const { return size_; }
+  bool Contains(const void* p) const {
+    return p >= base_ && p < base_ + size_;
+  }
+
+  // Returns the pages of [start, start + length) to the OS; they read as zero after.
+  static void Decommit(void* start, size_t length);
+  // Makes [start, start + length) inaccessible (or accessible again).
+  static void Protect(void* start, size_t length, bool accessible);
+
+ private:
+  char* mapping_ = nullptr;
+  size_t mapping_size_ = 0;
+  char* base_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace gclab::internal
+
+#endif  // GCLAB_GC_INTERNAL_VIRTUAL_MEMORY_H_

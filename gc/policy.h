@@ -1,0 +1,79 @@
+// gclab: trigger policies, which decide when to collect and how far the heap may grow.
+//
+// After every collection the heap asks its policy for an allocation budget: how many
+// bytes the program may allocate before the next collection starts. The heap limit
+// (HeapOptions::heap_limit) is a hard cap on top of any policy: when live bytes plus
+// the budget would pass it, the budget is cut; when even a collection cannot make room
+// for an allocation, the allocation fails (see Heap::TryNew).
+//
+//   // Collect after every 8 MiB of allocation, whatever the live size:
+//   options.policy = gclab::FixedBudgetPolicy::Create(8 << 20).value();
+//   // Let the heap grow to 3x the live size, but never collect below 16 MiB:
+//   options.policy = gclab::GrowthFactorPolicy::Create(3.0, 16 << 20).value();
+//
+// A researcher's own policy implements TriggerPolicy; it sees the statistics of the
+// cycle that just ended (PolicyInput) and may keep state between cycles.
+#ifndef GCLAB_GC_POLICY_H_
+#define GCLAB_GC_POLICY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gclab {
+
+struct PolicyInput {
+  size_t live_bytes = 0;        // after the collection that just ended
+  size_t heap_limit = 0;        // HeapOptions::heap_limit
+  uint64_t bytes_allocated_since_last_collection = 0;
+  absl::Duration last_pause;    // of the collection that just ended
+  uint64_t collections = 0;     // number completed, including this one
+};
+
+class TriggerPolicy {
+ public:
+  virtual ~TriggerPolicy() = default;
+  virtual std::string name() const = 0;
+  // Budget before the first collection.
+  virtual size_t InitialBudget(size_t heap_limit) = 0;
+  // Budget after a collection.
+  virtual size_t NextBudget(const PolicyInput& input) = 0;
+};
+
+// Collects after every `budget_bytes` of allocation.
+class FixedBudgetPolicy final : public TriggerPolicy {
+ public:
+  static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(size_t budget_bytes);
+  explicit FixedBudgetPolicy(size_t budget_bytes) : budget_(budget_bytes) {}
+  std::string name() const override;
+  size_t InitialBudget(size_t) override { return budget_; }
+  size_t NextBudget(const PolicyInput&) override { return budget_; }
+
+ private:
+  size_t budget_;
+};
+
+// Lets the heap grow to `factor` times the live size (at least `min_heap_bytes`)
+// before collecting again: the classic space-time trade-off knob.
+class GrowthFactorPolicy final : public TriggerPolicy {
+ public:
+  static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(double factor,
+                                                               size_t min_heap_bytes);
+  GrowthFactorPolicy(double factor, size_t min_heap_bytes)
+      : factor_(factor), min_heap_(min_heap_bytes) {}
+  std::string name() const override;
+  size_t InitialBudget(size_t) override { return min_heap_; }
+  size_t NextBudget(const PolicyInput& input) override;
+
+ private:
+  double factor_;
+  size_t min_heap_;
+};
+
+}  // namespace gclab
+
+#endif  // GCLAB_GC_POLICY_H_

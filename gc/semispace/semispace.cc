@@ -1,0 +1,177 @@
+#include "gc/semispace/semispace.h"
+
+#include <algorithm>
+
+#include "gc/internal/check.h"
+
+namespace gclab::internal {
+
+SemispaceCollector::SemispaceCollector(AllocationState& alloc)
+    : Collector(alloc), visitor_(*this) {
+  alloc_.free_list_mode = false;
+}
+
+absl::Status SemispaceCollector::Init(size_t heap_limit) {
+  for (VirtualMemory& space : spaces_) {
+    auto memory = VirtualMemory::Reserve(heap_limit, kOsPageSize);
+    if (!memory.ok()) return memory.status();
+    space = std::move(*memory);
+  }
+  if constexpr (kDebugChecks) {
+    VirtualMemory::Protect(from_space().base(), from_space().size(), false);
+  }
+  alloc_.top = alloc_.limit = alloc_.counted_top = to_space().base();
+  return absl::OkStatus();
+}
+
+ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allowed) {
+  char* top = alloc_.top;
+  if (cell_size > allowed || cell_size > static_cast<size_t>(to_end() - top)) return nullptr;
+  auto* header = reinterpret_cast<ObjectHeader*>(top);
+  header->size = static_cast<uint32_t>(cell_size);
+  header->flags = 0;
+  top += cell_size;
+  // The new buffer ends where the budget (or the space) does; the fast path fills it.
+  size_t buffer = std::min<uint64_t>(allowed - cell_size, static_cast<size_t>(to_end() - top));
+  alloc_.top = alloc_.counted_top = top;
+  alloc_.limit = top + buffer;
+  return header;
+}
+
+void SemispaceCollector::Prepare() {
+  from_top_ = alloc_.top;
+  to_index_ = 1 - to_index_;
+  if constexpr (kDebugChecks) {
+    VirtualMemory::Protect(to_space().base(), to_space().size(), true);
+  }
+  copy_top_ = scan_ = to_space().base();
+  copied_bytes_ = 0;
+  // No allocation during a cycle: an empty buffer sends any attempt to the slow path.
+  alloc_.top = alloc_.limit = alloc_.counted_top = nullptr;
+  ResetMarkCounters();
+  large_worklist_.clear();
+}
+
+void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
+  SemispaceCollector& c = owner_;
+  void* payload = *slot;
+  if (c.from_space().Contains(payload)) {
+    ObjectHeader* header = ObjectHeader::FromPayload(payload);
+    if (header->is_forwarded()) {
+      *slot = header->forwardee();
+      return;
+    }
+    if constexpr (kDebugChecks) {
+      GCLAB_CHECK(static_cast<char*>(payload) < c.from_top_ && !header->is_free(),
+                  "a Member or root points to %p, which is not an object of this heap",
+                  payload);
+    }
+    auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
+    c.copy_top_ += header->size;
+    CopyObject(copy, header);
+    header->set_forwardee(copy->payload());
+    c.copied_bytes_ += copy->size;
+    c.CountMarked(copy);
+    *slot = copy->payload();
+    return;
+  }
+  if (c.to_space().Contains(payload)) return;  // already copied (slot seen twice)
+  if constexpr (kDebugChecks) {
+    GCLAB_CHECK(c.large_.Contains(payload),
+                "a Member or root points to %p, which is not a live object of this heap "
+                "(an object of another heap, a freed object, or not a heap object)",
+                payload);
+  }
+  ObjectHeader* header = ObjectHeader::FromPayload(payload);
+  if (LargeObjectSpace::Mark(header)) {
+    c.CountMarked(header);
+    c.large_worklist_.push_back(header);
+  }
+}
+
+void SemispaceCollector::Drain() {
+  while (scan_ < copy_top_ || !large_worklist_.empty()) {
+    while (scan_ < copy_top_) {
+      auto* header = reinterpret_cast<ObjectHeader*>(scan_);
+      header->type()->trace(header->payload(), visitor_);
+      scan_ += header->size;
+    }
+    while (!large_worklist_.empty()) {
+      ObjectHeader* header = large_worklist_.back();
+      large_worklist_.pop_back();
+      header->type()->trace(header->payload(), visitor_);
+    }
+  }
+}
+
+bool SemispaceCollector::IsAlive(const void* payload) const {
+  if (from_space().Contains(payload)) {
+    return ObjectHeader::FromPayload(payload)->is_forwarded();
+  }
+  if (to_space().Contains(payload)) return true;
+  return ObjectHeader::FromPayload(payload)->is_marked();
+}
+
+void* SemispaceCollector::CurrentAddress(void* payload) const {
+  if (from_space().Contains(payload)) {
+    ObjectHeader* header = ObjectHeader::FromPayload(payload);
+    GCLAB_DCHECK(header->is_forwarded(), "CurrentAddress of a dead object %p", payload);
+    return header->forwardee();
+  }
+  return payload;
+}
+
+SweepResult SemispaceCollector::Sweep() {
+  SweepResult result;
+  // Dead objects with destructors: the only dead objects a copying collector visits.
+  size_t kept = 0;
+  for (void* payload : finalizable_) {
+    ObjectHeader* header = ObjectHeader::FromPayload(payload);
+    if (header->is_forwarded()) {
+      finalizable_[kept++] = header->forwardee();
+    } else {
+      header->type()->finalize(payload);
+    }
+  }
+  finalizable_.resize(kept);
+  size_t from_used = static_cast<size_t>(from_top_ - from_space().base());
+  result.freed_bytes = from_used - copied_bytes_;
+  result += large_.Sweep();
+  alloc_.top = alloc_.limit = alloc_.counted_top = copy_top_;
+  return result;
+}
+
+void SemispaceCollector::ReleaseMemory(size_t) {
+  // Everything in from-space is garbage or a stale copy.
+  size_t used = RoundUp(static_cast<size_t>(from_top_ - from_space().base()), kOsPageSize);
+  VirtualMemory::Decommit(from_space().base(), used);
+  if constexpr (kDebugChecks) {
+    VirtualMemory::Protect(from_space().base(), from_space().size(), false);
+  }
+}
+
+bool SemispaceCollector::Contains(const void* payload) const {
+  if (to_space().Contains(payload)) {
+    return static_cast<const char*>(payload) < alloc_.top &&
+           reinterpret_cast<uintptr_t>(payload) % kAllocationGranule == 0;
+  }
+  return large_.Contains(payload);
+}
+
+void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*)>& f) {
+  for (char* p = to_space().base(); p < alloc_.top;) {
+    auto* header = reinterpret_cast<ObjectHeader*>(p);
+    p += header->size;
+    f(header);
+  }
+  large_.ForEachObject(f);
+}
+
+size_t SemispaceCollector::committed_bytes() const {
+  // To-space is touched from its base up to the allocation pointer; from-space was
+  // returned to the OS by ReleaseMemory.
+  size_t used = alloc_.top == nullptr ? 0 : static_cast<size_t>(alloc_.top - to_space().base());
+  return RoundUp(used, kOsPageSize) + large_.committed_bytes();
+}
+
+}  // namespace gclab::internal

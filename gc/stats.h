@@ -1,0 +1,81 @@
+// gclab: heap statistics.
+//
+// `Heap::stats()` reports what the heap has done so far. The counters are kept by
+// different parts of the collector (the allocator counts bytes handed out, the marker
+// counts what it reached, the sweeper counts what it reclaimed), so they check each
+// other: right after a collection,
+//
+//   stats.bytes_allocated - stats.bytes_freed == stats.live_bytes
+//
+// and the pause of a cycle is the sum of its phases.
+#ifndef GCLAB_GC_STATS_H_
+#define GCLAB_GC_STATS_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "absl/time/time.h"
+
+namespace gclab {
+
+// The phases of one collection cycle, in the order they run (see gc/DESIGN.md).
+enum class Phase : int {
+  kPrepare = 0,    // the collector readies its spaces (flip, clear)
+  kMark,           // roots, then the transitive closure of strong references
+  kWeak,           // ephemerons and weak processing hooks (may mark more)
+  kFinalize,       // finalization hooks: find dead targets, keep held values (may mark)
+  kClearWeak,      // weak slots of dead objects cleared, live ones updated
+  kSweep,          // dead objects destroyed and their memory reclaimed
+  kVerify,         // heap verifier (debug builds or HeapOptions::verify)
+};
+inline constexpr int kNumPhases = 7;
+std::string_view PhaseName(Phase phase);
+
+enum class CollectionReason {
+  kExplicit,         // Heap::CollectGarbage
+  kAllocationBudget, // the trigger policy's budget ran out
+  kHeapLimit,        // an allocation did not fit under the heap limit
+};
+std::string_view CollectionReasonName(CollectionReason reason);
+
+struct PhaseTimes {
+  std::array<absl::Duration, kNumPhases> time{};
+  absl::Duration& operator[](Phase p) { return time[static_cast<int>(p)]; }
+  absl::Duration operator[](Phase p) const { return time[static_cast<int>(p)]; }
+  absl::Duration Total() const {
+    absl::Duration sum;
+    for (absl::Duration d : time) sum += d;
+    return sum;
+  }
+};
+
+struct CycleStatistics {
+  uint64_t number = 0;  // 1 for the first collection
+  CollectionReason reason = CollectionReason::kExplicit;
+  size_t live_bytes = 0;     // bytes of objects found live
+  size_t live_objects = 0;
+  size_t freed_bytes = 0;    // bytes of objects reclaimed by this cycle
+  size_t freed_objects = 0;
+  PhaseTimes phases;
+  absl::Duration pause;      // == phases.Total()
+};
+
+struct HeapStatistics {
+  uint64_t collections = 0;
+  uint64_t bytes_allocated = 0;  // all cells ever handed out, headers included
+  uint64_t bytes_freed = 0;      // all cells ever reclaimed
+  size_t live_bytes = 0;         // after the last collection
+  size_t live_objects = 0;       // after the last collection
+  size_t committed_bytes = 0;    // memory the heap holds from the OS now
+  size_t peak_committed_bytes = 0;
+  absl::Duration total_pause;
+  absl::Duration max_pause;
+  PhaseTimes total_phases;
+  CycleStatistics last_cycle;
+};
+
+}  // namespace gclab
+
+#endif  // GCLAB_GC_STATS_H_

@@ -1,0 +1,98 @@
+// Heap object types shared by gclab's test suites.
+#ifndef GCLAB_TESTS_TEST_TYPES_H_
+#define GCLAB_TESTS_TEST_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gc/gc.h"
+
+namespace gclab::testing {
+
+// A binary node carrying a value, for lists, trees and cycles.
+class Node : public GarbageCollected<Node> {
+ public:
+  explicit Node(int64_t v = 0) : value(v) {}
+  Node(int64_t v, const Local<Node>& l, const Local<Node>& r) : value(v), left(l), right(r) {}
+  void Trace(Visitor& visitor) const {
+    visitor.Trace(left);
+    visitor.Trace(right);
+  }
+  int64_t value;
+  Member<Node> left;
+  Member<Node> right;
+};
+
+// An object of N bytes of payload, filled with a pattern derived from its id.
+template <size_t N>
+class Blob : public GarbageCollected<Blob<N>> {
+ public:
+  explicit Blob(uint32_t id) : id_(id) {
+    for (size_t i = 0; i < N; ++i) bytes_[i] = static_cast<uint8_t>(id * 31 + i);
+  }
+  void Trace(Visitor& visitor) const { visitor.Trace(next); }
+  bool Intact() const {
+    for (size_t i = 0; i < N; ++i) {
+      if (bytes_[i] != static_cast<uint8_t>(id_ * 31 + i)) return false;
+    }
+    return true;
+  }
+  uint32_t id() const { return id_; }
+  Member<Node> next;
+
+ private:
+  uint32_t id_;
+  uint8_t bytes_[N];
+};
+
+// An object with a destructor and non-trivial members, counting destructions.
+class Counted : public GarbageCollected<Counted> {
+ public:
+  explicit Counted(int* destroyed, std::string text)
+      : destroyed_(destroyed), text_(std::move(text)), numbers_(100, 7) {}
+  Counted(Counted&& other) noexcept = default;
+  ~Counted() {
+    if (destroyed_ != nullptr) ++*destroyed_;
+  }
+  void Trace(Visitor& visitor) const { visitor.Trace(next); }
+  const std::string& text() const { return text_; }
+  const std::vector<int>& numbers() const { return numbers_; }
+  Member<Counted> next;
+
+ private:
+  int* destroyed_;
+  std::string text_;
+  std::vector<int> numbers_;
+};
+
+// An object holding a variable number of references.
+class Array : public GarbageCollected<Array> {
+ public:
+  explicit Array(size_t n) : slots(n) {}
+  void Trace(Visitor& visitor) const {
+    for (const Member<Node>& m : slots) visitor.Trace(m);
+  }
+  std::vector<Member<Node>> slots;
+};
+
+inline std::string CollectorParamName(const ::testing::TestParamInfo<CollectorKind>& info) {
+  std::string name(CollectorName(info.param));
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+inline std::unique_ptr<Heap> MakeHeap(CollectorKind kind, size_t limit = size_t{256} << 20,
+                                      std::shared_ptr<TriggerPolicy> policy = nullptr) {
+  HeapOptions options;
+  options.collector = kind;
+  options.heap_limit = limit;
+  options.policy = std::move(policy);
+  return Heap::Create(options).value();
+}
+
+}  // namespace gclab::testing
+
+#endif  // GCLAB_TESTS_TEST_TYPES_H_
