@@ -8,8 +8,10 @@
 //   - alignof(T) <= 16.
 //   - T is movable by its move constructor: a moving collector relocates an object by
 //     move-constructing it at its new address and destroying the old one (or by
-//     memcpy when T is trivially copyable). Do not store a pointer to `this`, or to one
-//     of the object's own fields, inside the object.
+//     memcpy when T is trivially copyable), as std::vector relocates its elements. So
+//     the destructor also runs on moved-from objects; a destructor with side effects
+//     must check that its object was not moved from. Do not store a pointer to
+//     `this`, or to one of the object's own fields, inside the object.
 //   - The destructor runs when the object is reclaimed (unless T is trivially
 //     destructible, in which case nothing runs). It may release non-heap resources
 //     (a std::vector's buffer, a file descriptor) but must not touch other heap

@@ -322,7 +322,10 @@ Visitor& CycleContext::marking_visitor() { return collector_.marking_visitor(); 
 absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(HeapOptions options) {
   std::unique_ptr<Heap> heap(new Heap());
   heap->impl_ = std::make_unique<internal::HeapImpl>(*heap, std::move(options));
-  if (absl::Status s = heap->impl_->Init(); !s.ok()) return s;
+  if (absl::Status s = heap->impl_->Init(); !s.ok()) {
+    heap->impl_.reset();
+    return s;
+  }
   heap->id_ = internal::next_heap_id.fetch_add(1);
   {
     absl::MutexLock lock(&internal::live_heaps_mutex);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gc/gc.h"
@@ -51,7 +52,13 @@ class Counted : public GarbageCollected<Counted> {
  public:
   explicit Counted(int* destroyed, std::string text)
       : destroyed_(destroyed), text_(std::move(text)), numbers_(100, 7) {}
-  Counted(Counted&& other) noexcept = default;
+  // A moving collector relocates by move construction plus destruction of the source,
+  // so the moved-from object must not count as a destruction.
+  Counted(Counted&& other) noexcept
+      : next(other.next),
+        destroyed_(std::exchange(other.destroyed_, nullptr)),
+        text_(std::move(other.text_)),
+        numbers_(std::move(other.numbers_)) {}
   ~Counted() {
     if (destroyed_ != nullptr) ++*destroyed_;
   }

@@ -41,9 +41,9 @@ class HandleArea {
     if constexpr (kDebugChecks) {
       // Zap everything above the mark.
       for (size_t b = mark.block; b <= block_ && b < blocks_.size(); ++b) {
-        void** begin = b == mark.block ? mark.top : blocks_[b]->slots;
+        // A mark taken before the first block existed has a null top.
+        void** begin = b == mark.block && mark.top != nullptr ? mark.top : blocks_[b]->slots;
         void** end = b == block_ ? top_ : blocks_[b]->slots + kBlockSlots;
-        if (begin == nullptr) continue;
         for (void** s = begin; s < end; ++s) *s = kZappedHandle;
       }
     }

@@ -1,0 +1,743 @@
+// gclab benchmarks: allocation throughput, GCBench and binary-trees on every collector,
+// side by side with the baselines a user would pick instead.
+//
+// Every benchmark runs once per gclab collector (AllCollectors()) and once per
+// baseline, in one binary, so one run gives a comparable table:
+//
+//   BM_Alloc/<collector>        2^20 small objects per iteration (a 16-byte payload, a
+//                               32-byte cell), made with NewRaw and garbage at once
+//   BM_Alloc/bump-pointer       the same 32-byte objects bumped through a 4 MiB buffer
+//   BM_GCBench/<collector>      Ellis, Kovac and Boehm's GCBench: a stretch tree of
+//   BM_GCBench/new-delete       depth 18, a long-lived tree of depth 16 and a 500,000
+//   BM_GCBench/boehm            double array, then temporary trees of depth 4..16 built
+//                               top-down and bottom-up.
+//   BM_BinaryTrees/<collector>  the Benchmarks Game's binary-trees, maximum depth 21 by
+//   BM_BinaryTrees/new-delete   default (--binary_trees_depth=N or the environment
+//   BM_BinaryTrees/boehm        variable GCLAB_BINARY_TREES_DEPTH=N; the flag wins).
+//
+// The programs are written once, as templates over a "trees" policy (GclabTrees,
+// BoehmTrees, NewDeleteTrees), so every memory manager runs the same algorithm.
+// gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)); the
+// programs get a 4 GiB heap limit, BM_Alloc 256 MiB.
+//
+// Counters (per benchmark iteration, i.e. per complete program run; BM_Alloc: per
+// 2^20 allocations):
+//   collections    gclab collections, or Boehm's (GC_get_gc_no)
+//   pause_ms       total pause; for Boehm, its total full-collection time (1 ms steps)
+//   max_pause_ms   longest single pause (gclab only)
+//   peak_rss_mb    the process's peak resident set during the run (rss.h)
+//   rss_start_mb   the resident set when the run started: what earlier benchmarks left
+// Setup and teardown (creating and destroying a gclab heap, freeing the long-lived
+// data of new/delete, emptying the Boehm heap) are outside the timed region.
+//
+// Running:
+//   bazel run //benchmarks:gc_benchmarks -- --benchmark_out=/tmp/gc.json
+//       (the output file's format is JSON by default)
+//   python3 benchmarks/summarize.py /tmp/gc.json
+// Quick run: --binary_trees_depth=12 --benchmark_filter='GCBench|BinaryTrees'.
+// For the cleanest peak-RSS numbers run one benchmark per process (a Boehm heap and
+// glibc's arenas never give everything back) and pass every JSON file to summarize.py.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "benchmarks/rss.h"
+#include "gc/gc.h"
+
+// Boehm GC. /usr/include/gc.h forwards to <gc/gc.h>; when the gclab root is on the -I
+// path (a plain g++ command line rather than Bazel's -iquote), that name finds gclab's
+// own gc/gc.h instead. Boehm's gc_typed.h includes "gc.h" relative to its own
+// directory, so it reaches Boehm's header whatever the include path.
+#include <gc.h>
+#if !defined(GC_MALLOC)
+#include <gc/gc_typed.h>
+#endif
+#if !defined(GC_MALLOC)
+#error "Boehm GC's gc.h was not found (install libgc-dev)"
+#endif
+
+namespace gclab_bench {
+namespace {
+
+using gclab::CollectorKind;
+
+constexpr size_t kMiB = size_t{1} << 20;
+constexpr size_t kAllocHeapLimit = 256 * kMiB;
+constexpr size_t kProgramHeapLimit = size_t{4} << 30;
+
+double ToMs(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+[[noreturn]] void OutOfMemory(const char* what) {
+  std::fprintf(stderr, "gc_benchmarks: out of memory in %s\n", what);
+  std::abort();
+}
+
+// ---------------------------------------------------------------------------------
+// Measurements shared by every benchmark.
+
+// Collects peak RSS and collector statistics over the iterations of one run and
+// publishes them as counters. Call Start() and Stop() with the timer paused.
+class Meter {
+ public:
+  void Start() {
+    rss_start_mb_ = std::max(rss_start_mb_, CurrentRssMb());
+    ResetPeakRss();
+  }
+  void Stop() { peak_rss_mb_ = std::max(peak_rss_mb_, PeakRssMb()); }
+
+  void AddHeapStats(const gclab::HeapStatistics& stats) {
+    AddCollections(stats.collections, ToMs(stats.total_pause));
+    has_max_pause_ = true;
+    max_pause_ms_ = std::max(max_pause_ms_, ToMs(stats.max_pause));
+  }
+  void AddCollections(uint64_t collections, double pause_ms) {
+    has_collections_ = true;
+    collections_ += static_cast<double>(collections);
+    pause_ms_ += pause_ms;
+  }
+
+  void Publish(benchmark::State& state) const {
+    if (has_collections_) {
+      state.counters["collections"] =
+          benchmark::Counter(collections_, benchmark::Counter::kAvgIterations);
+      state.counters["pause_ms"] =
+          benchmark::Counter(pause_ms_, benchmark::Counter::kAvgIterations);
+    }
+    if (has_max_pause_) state.counters["max_pause_ms"] = max_pause_ms_;
+    state.counters["peak_rss_mb"] = peak_rss_mb_;
+    state.counters["rss_start_mb"] = rss_start_mb_;
+  }
+
+ private:
+  bool has_collections_ = false;
+  bool has_max_pause_ = false;
+  double collections_ = 0;
+  double pause_ms_ = 0;
+  double max_pause_ms_ = 0;
+  double peak_rss_mb_ = 0;
+  double rss_start_mb_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size_t limit) {
+  gclab::HeapOptions options;
+  options.collector = kind;
+  options.heap_limit = limit;
+  return gclab::Heap::Create(options);
+}
+
+// ---------------------------------------------------------------------------------
+// BM_Alloc: small-object allocation throughput.
+
+constexpr int64_t kAllocBatch = int64_t{1} << 20;  // allocations per iteration
+
+// A 16-byte payload: with gclab's 16-byte header, a 32-byte cell.
+class Small final : public gclab::GarbageCollected<Small> {
+ public:
+  explicit Small(int64_t v) noexcept : a(v), b(v + 1) {}
+  void Trace(gclab::Visitor&) const {}
+  int64_t a;
+  int64_t b;
+};
+static_assert(sizeof(Small) == 16);
+
+void BM_AllocGclab(benchmark::State& state, CollectorKind kind) {
+  auto heap = CreateHeap(kind, kAllocHeapLimit);
+  if (!heap.ok()) {
+    state.SkipWithError(std::string(heap.status().message()).c_str());
+    return;
+  }
+  Meter meter;
+  meter.Start();
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kAllocBatch; ++i) {
+      Small* object = (*heap)->NewRaw<Small>(i);  // garbage at once
+      benchmark::DoNotOptimize(object);
+    }
+  }
+  meter.AddHeapStats((*heap)->stats());
+  meter.Stop();
+  state.SetItemsProcessed(state.iterations() * kAllocBatch);
+  state.SetBytesProcessed(state.iterations() * kAllocBatch * 32);
+  meter.Publish(state);
+}
+
+// What a bump allocator writes for the same object: a header (type word, size, flags)
+// and the payload.
+struct BumpObject {
+  uintptr_t type;
+  uint32_t size;
+  uint32_t flags;
+  int64_t a;
+  int64_t b;
+};
+static_assert(sizeof(BumpObject) == 32);
+constexpr size_t kBumpBufferBytes = 4 * kMiB;
+const char kBumpTypeTag = 0;
+
+void BM_AllocBumpPointer(benchmark::State& state) {
+  Meter meter;
+  meter.Start();
+  std::unique_ptr<BumpObject[]> buffer(new BumpObject[kBumpBufferBytes / sizeof(BumpObject)]);
+  std::memset(static_cast<void*>(buffer.get()), 0, kBumpBufferBytes);  // fault it in, untimed
+  char* const begin = reinterpret_cast<char*>(buffer.get());
+  char* const end = begin + kBumpBufferBytes;
+  char* top = begin;
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kAllocBatch; ++i) {
+      if (__builtin_expect(static_cast<size_t>(end - top) < sizeof(BumpObject), 0)) top = begin;
+      auto* object = ::new (top) BumpObject{reinterpret_cast<uintptr_t>(&kBumpTypeTag),
+                                            sizeof(BumpObject), 0, i, i + 1};
+      top += sizeof(BumpObject);
+      benchmark::DoNotOptimize(object);
+    }
+  }
+  meter.Stop();
+  state.SetItemsProcessed(state.iterations() * kAllocBatch);
+  state.SetBytesProcessed(state.iterations() * kAllocBatch * 32);
+  meter.Publish(state);
+}
+
+// ---------------------------------------------------------------------------------
+// Tree nodes. GCBench's nodes carry two ints; binary-trees' carry nothing.
+
+struct NoPayload {};
+struct GCBenchPayload {
+  int32_t i = 0;
+  int32_t j = 0;
+};
+
+constexpr int kArraySize = 500000;  // GCBench's long-lived array of doubles
+
+template <typename Payload>
+class GcNode final : public gclab::GarbageCollected<GcNode<Payload>> {
+ public:
+  GcNode() noexcept = default;
+  // Reads the handles after the allocation, so the children may have moved.
+  GcNode(const gclab::Local<GcNode>& l, const gclab::Local<GcNode>& r) noexcept
+      : left(l), right(r) {}
+  void Trace(gclab::Visitor& visitor) const {
+    visitor.Trace(left);
+    visitor.Trace(right);
+  }
+  gclab::Member<GcNode> left;
+  gclab::Member<GcNode> right;
+  [[no_unique_address]] Payload payload;
+};
+static_assert(sizeof(GcNode<NoPayload>) == 16);      // 32-byte cell
+static_assert(sizeof(GcNode<GCBenchPayload>) == 24);  // 48-byte cell
+
+// GCBench fills half of its array (from 1: GCBench's 1.0/0 is left out).
+void FillArray(double* values) {
+  for (int i = 1; i < kArraySize / 2; ++i) values[i] = 1.0 / i;
+}
+
+// 4 MB of doubles: goes to the large-object space.
+class GcDoubleArray final : public gclab::GarbageCollected<GcDoubleArray> {
+ public:
+  GcDoubleArray() noexcept { FillArray(values); }
+  void Trace(gclab::Visitor&) const {}
+  double values[kArraySize];
+};
+
+// For Boehm and new/delete.
+template <typename Payload>
+struct PlainNode {
+  PlainNode* left = nullptr;
+  PlainNode* right = nullptr;
+  [[no_unique_address]] Payload payload;
+};
+
+constexpr int64_t TreeSize(int depth) { return (int64_t{1} << (depth + 1)) - 1; }
+
+// Nodes of a tree in which every node has two children or none (binary-trees'
+// itemCheck). Never allocates, so raw pointers are fine.
+template <typename Node>
+int64_t CountNodes(const Node* node) {
+  if (!node->left) return 1;
+  return 1 + CountNodes<Node>(node->left) + CountNodes<Node>(node->right);
+}
+
+// ---------------------------------------------------------------------------------
+// Trees policies: how each memory manager builds and drops the programs' trees.
+//
+//   Handle                  holds a node across allocations
+//   ArrayHandle             holds GCBench's array
+//   Scope(trees)            bounds the lifetime of handles made inside it
+//   NewNode()               a childless node
+//   MakeTree(depth)         a complete tree, built bottom-up
+//   Populate(depth, node)   gives `node` a complete subtree of `depth`, top-down
+//   Root(handle)            a raw pointer, valid until the next allocation
+//   Drop(handle)            the tree is garbage now (new/delete frees it)
+//   NewArray(), ArrayAt(), DropArray()
+
+template <typename Payload>
+class GclabTrees {
+ public:
+  using Node = GcNode<Payload>;
+  using Handle = gclab::Local<Node>;
+  using ArrayHandle = gclab::Local<GcDoubleArray>;
+
+  class Scope {
+   public:
+    explicit Scope(GclabTrees& trees) : scope_(trees.heap_) {}
+
+   private:
+    gclab::HandleScope scope_;
+  };
+
+  explicit GclabTrees(gclab::Heap& heap) : heap_(heap) {}
+
+  Handle NewNode() { return heap_.New<Node>(); }
+
+  Handle MakeTree(int depth) {
+    if (depth <= 0) return heap_.New<Node>();
+    gclab::EscapableHandleScope scope(heap_);
+    Handle left = MakeTree(depth - 1);
+    Handle right = MakeTree(depth - 1);
+    return scope.Escape(heap_.New<Node>(left, right));
+  }
+
+  // As GCBench writes it: node->left = new Node; node->right = new Node; recurse.
+  void Populate(int depth, const Handle& node) {
+    if (depth <= 0) return;
+    --depth;
+    // Raw pointers stored straight into a Member, before the next allocation.
+    Node* left = heap_.NewRaw<Node>();
+    node->left = left;
+    Node* right = heap_.NewRaw<Node>();
+    node->right = right;
+    if (depth == 0) return;
+    gclab::HandleScope scope(heap_);
+    Populate(depth, Handle(heap_, node->left.Get()));
+    Populate(depth, Handle(heap_, node->right.Get()));
+  }
+
+  static const Node* Root(const Handle& handle) { return handle.Get(); }
+  static void Drop(Handle&) {}
+
+  ArrayHandle NewArray() { return heap_.New<GcDoubleArray>(); }
+  static double ArrayAt(const ArrayHandle& array, int i) { return array->values[i]; }
+  static void DropArray(ArrayHandle&) {}
+
+ private:
+  gclab::Heap& heap_;
+};
+
+template <typename Payload>
+class BoehmTrees {
+ public:
+  using Node = PlainNode<Payload>;
+  using Handle = Node*;
+  using ArrayHandle = double*;
+
+  struct Scope {
+    explicit Scope(BoehmTrees&) {}
+  };
+
+  Handle NewNode() {
+    void* memory = GC_MALLOC(sizeof(Node));
+    if (memory == nullptr) OutOfMemory("GC_MALLOC");
+    return ::new (memory) Node();
+  }
+
+  Handle MakeTree(int depth) {
+    if (depth <= 0) return NewNode();
+    Node* left = MakeTree(depth - 1);
+    Node* right = MakeTree(depth - 1);
+    Node* node = NewNode();
+    node->left = left;
+    node->right = right;
+    return node;
+  }
+
+  void Populate(int depth, Node* node) {
+    if (depth <= 0) return;
+    --depth;
+    node->left = NewNode();
+    node->right = NewNode();
+    Populate(depth, node->left);
+    Populate(depth, node->right);
+  }
+
+  static const Node* Root(Node* node) { return node; }
+  static void Drop(Handle& node) { node = nullptr; }  // no stale copy for the scanner
+
+  ArrayHandle NewArray() {
+    void* memory = GC_MALLOC_ATOMIC(sizeof(double) * kArraySize);  // no pointers inside
+    if (memory == nullptr) OutOfMemory("GC_MALLOC_ATOMIC");
+    auto* values = static_cast<double*>(memory);
+    FillArray(values);
+    return values;
+  }
+  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
+  static void DropArray(ArrayHandle& array) { array = nullptr; }
+};
+
+template <typename Payload>
+class NewDeleteTrees {
+ public:
+  using Node = PlainNode<Payload>;
+  using Handle = Node*;
+  using ArrayHandle = double*;
+
+  struct Scope {
+    explicit Scope(NewDeleteTrees&) {}
+  };
+
+  Handle NewNode() { return new Node(); }
+
+  Handle MakeTree(int depth) {
+    if (depth <= 0) return new Node();
+    Node* left = MakeTree(depth - 1);
+    Node* right = MakeTree(depth - 1);
+    Node* node = new Node();
+    node->left = left;
+    node->right = right;
+    return node;
+  }
+
+  void Populate(int depth, Node* node) {
+    if (depth <= 0) return;
+    --depth;
+    node->left = new Node();
+    node->right = new Node();
+    Populate(depth, node->left);
+    Populate(depth, node->right);
+  }
+
+  static const Node* Root(Node* node) { return node; }
+  static void Drop(Handle& node) {
+    DeleteTree(node);
+    node = nullptr;
+  }
+
+  ArrayHandle NewArray() {
+    auto* values = new double[kArraySize];
+    FillArray(values);
+    return values;
+  }
+  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
+  static void DropArray(ArrayHandle& array) {
+    delete[] array;
+    array = nullptr;
+  }
+
+ private:
+  static void DeleteTree(Node* node) {
+    if (node == nullptr) return;
+    DeleteTree(node->left);
+    DeleteTree(node->right);
+    delete node;
+  }
+};
+
+// ---------------------------------------------------------------------------------
+// The programs, written once over a trees policy. Each returns what must outlive the
+// timed region (the long-lived data, dropped untimed) and whether its checks passed.
+
+constexpr int kStretchTreeDepth = 18;
+constexpr int kLongLivedTreeDepth = 16;
+constexpr int kMinTreeDepth = 4;
+constexpr int kMaxTreeDepth = 16;
+
+constexpr int64_t NumIters(int depth) {
+  return 2 * TreeSize(kStretchTreeDepth) / TreeSize(depth);
+}
+
+template <typename Trees>
+struct GCBenchSurvivors {
+  bool ok = false;
+  typename Trees::Handle long_lived{};
+  typename Trees::ArrayHandle array{};
+  void Drop(Trees& trees) {
+    trees.Drop(long_lived);
+    trees.DropArray(array);
+  }
+};
+
+template <typename Trees>
+void TimeConstruction(Trees& trees, int depth) {
+  const int64_t iterations = NumIters(depth);
+  for (int64_t i = 0; i < iterations; ++i) {  // top-down
+    typename Trees::Scope scope(trees);
+    typename Trees::Handle tree = trees.NewNode();
+    trees.Populate(depth, tree);
+    trees.Drop(tree);
+  }
+  for (int64_t i = 0; i < iterations; ++i) {  // bottom-up
+    typename Trees::Scope scope(trees);
+    typename Trees::Handle tree = trees.MakeTree(depth);
+    trees.Drop(tree);
+  }
+}
+
+template <typename Trees>
+GCBenchSurvivors<Trees> RunGCBench(Trees& trees) {
+  GCBenchSurvivors<Trees> out;
+  {  // Stretch the memory space quickly.
+    typename Trees::Scope scope(trees);
+    typename Trees::Handle stretch = trees.MakeTree(kStretchTreeDepth);
+    trees.Drop(stretch);
+  }
+  out.long_lived = trees.NewNode();
+  trees.Populate(kLongLivedTreeDepth, out.long_lived);
+  out.array = trees.NewArray();
+  for (int depth = kMinTreeDepth; depth <= kMaxTreeDepth; depth += 2) {
+    TimeConstruction(trees, depth);
+  }
+  out.ok = CountNodes(trees.Root(out.long_lived)) == TreeSize(kLongLivedTreeDepth) &&
+           trees.ArrayAt(out.array, 1000) == 1.0 / 1000;
+  return out;
+}
+
+constexpr int kBinaryTreesMinDepth = 4;
+constexpr int kBinaryTreesDefaultDepth = 21;
+constexpr int kBinaryTreesMaxDepth = 24;  // the stretch tree then fills 2 GiB
+
+template <typename Trees>
+struct BinaryTreesSurvivors {
+  bool ok = false;
+  typename Trees::Handle long_lived{};
+  void Drop(Trees& trees) { trees.Drop(long_lived); }
+};
+
+template <typename Trees>
+int64_t BuildCheckDrop(Trees& trees, int depth) {
+  typename Trees::Scope scope(trees);
+  typename Trees::Handle tree = trees.MakeTree(depth);
+  const int64_t nodes = CountNodes(trees.Root(tree));
+  trees.Drop(tree);
+  return nodes;
+}
+
+template <typename Trees>
+BinaryTreesSurvivors<Trees> RunBinaryTrees(Trees& trees, int n) {
+  BinaryTreesSurvivors<Trees> out;
+  const int max_depth = std::max(kBinaryTreesMinDepth + 2, n);
+  const int stretch_depth = max_depth + 1;
+  bool ok = BuildCheckDrop(trees, stretch_depth) == TreeSize(stretch_depth);
+  out.long_lived = trees.MakeTree(max_depth);
+  for (int depth = kBinaryTreesMinDepth; depth <= max_depth; depth += 2) {
+    const int64_t iterations = int64_t{1} << (max_depth - depth + kBinaryTreesMinDepth);
+    int64_t check = 0;
+    for (int64_t i = 0; i < iterations; ++i) check += BuildCheckDrop(trees, depth);
+    ok = ok && check == iterations * TreeSize(depth);
+  }
+  out.ok = ok && CountNodes(trees.Root(out.long_lived)) == TreeSize(max_depth);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// Memory managers: set up before an iteration and torn down after it, untimed.
+
+class GclabSystem {
+ public:
+  explicit GclabSystem(CollectorKind kind) : kind_(kind) {}
+
+  absl::Status Setup() {
+    auto heap = CreateHeap(kind_, kProgramHeapLimit);
+    if (!heap.ok()) return heap.status();
+    heap_ = std::move(*heap);
+    return absl::OkStatus();
+  }
+  template <typename Payload>
+  GclabTrees<Payload> MakeTrees() {
+    return GclabTrees<Payload>(*heap_);
+  }
+  void Teardown(Meter& meter) {
+    meter.AddHeapStats(heap_->stats());
+    heap_.reset();
+  }
+
+ private:
+  CollectorKind kind_;
+  std::unique_ptr<gclab::Heap> heap_;
+};
+
+class BoehmSystem {
+ public:
+  absl::Status Setup() {
+    ReleaseMemory();  // start from an empty heap, as a new gclab heap does
+    gc_no_ = GC_get_gc_no();
+    gc_time_ms_ = GC_get_full_gc_total_time();
+    return absl::OkStatus();
+  }
+  template <typename Payload>
+  BoehmTrees<Payload> MakeTrees() {
+    return BoehmTrees<Payload>();
+  }
+  void Teardown(Meter& meter) {
+    meter.AddCollections(GC_get_gc_no() - gc_no_,
+                         static_cast<double>(GC_get_full_gc_total_time() - gc_time_ms_));
+    ReleaseMemory();  // give the memory back for the benchmarks that follow
+  }
+
+ private:
+  // One call unmaps the blocks that were free before it; the blocks its collection
+  // frees are unmapped by the next call (as observed with libgc 8.2).
+  static void ReleaseMemory() {
+    GC_gcollect_and_unmap();
+    GC_gcollect_and_unmap();
+  }
+
+  GC_word gc_no_ = 0;
+  unsigned long gc_time_ms_ = 0;
+};
+
+class NewDeleteSystem {
+ public:
+  absl::Status Setup() { return absl::OkStatus(); }
+  template <typename Payload>
+  NewDeleteTrees<Payload> MakeTrees() {
+    return NewDeleteTrees<Payload>();
+  }
+  void Teardown(Meter&) { malloc_trim(0); }
+};
+
+// Runs `program` on trees of `system` once per benchmark iteration.
+template <typename Payload, typename System, typename Program>
+void RunProgram(benchmark::State& state, System& system, const Program& program) {
+  Meter meter;
+  for (auto _ : state) {
+    state.PauseTiming();
+    if (absl::Status status = system.Setup(); !status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      break;
+    }
+    bool ok;
+    {
+      auto trees = system.template MakeTrees<Payload>();
+      typename decltype(trees)::Scope scope(trees);
+      meter.Start();
+      state.ResumeTiming();
+      auto survivors = program(trees);
+      state.PauseTiming();
+      ok = survivors.ok;
+      survivors.Drop(trees);
+    }
+    system.Teardown(meter);
+    meter.Stop();
+    state.ResumeTiming();
+    if (!ok) {
+      state.SkipWithError("the program's self-check failed (wrong node count or data)");
+      break;
+    }
+  }
+  meter.Publish(state);
+}
+
+// `args` construct the System (a collector kind for gclab; nothing for baselines).
+template <typename System, typename... Args>
+void BM_GCBench(benchmark::State& state, Args... args) {
+  System system(args...);
+  RunProgram<GCBenchPayload>(state, system, [](auto& trees) { return RunGCBench(trees); });
+}
+
+template <typename System, typename... Args>
+void BM_BinaryTrees(benchmark::State& state, int depth, Args... args) {
+  System system(args...);
+  state.SetLabel("depth=" + std::to_string(std::max(kBinaryTreesMinDepth + 2, depth)));
+  RunProgram<NoPayload>(state, system,
+                        [depth](auto& trees) { return RunBinaryTrees(trees, depth); });
+}
+
+// ---------------------------------------------------------------------------------
+// Registration and main.
+
+// --binary_trees_depth=N (removed from argv), else GCLAB_BINARY_TREES_DEPTH, else 21.
+int BinaryTreesDepth(int* argc, char** argv) {
+  constexpr std::string_view kFlag = "--binary_trees_depth=";
+  const char* text = std::getenv("GCLAB_BINARY_TREES_DEPTH");
+  const char* source = "GCLAB_BINARY_TREES_DEPTH";
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.substr(0, kFlag.size()) == kFlag) {
+      text = argv[i] + kFlag.size();
+      source = "--binary_trees_depth";
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  if (text == nullptr || *text == '\0') return kBinaryTreesDefaultDepth;
+  char* end = nullptr;
+  errno = 0;
+  long depth = std::strtol(text, &end, 10);
+  if (errno != 0 || *end != '\0' || depth < 1 || depth > kBinaryTreesMaxDepth) {
+    std::fprintf(stderr, "gc_benchmarks: %s must be an integer from 1 to %d, got \"%s\"\n",
+                 source, kBinaryTreesMaxDepth, text);
+    std::exit(2);
+  }
+  return static_cast<int>(depth);
+}
+
+void RegisterBenchmarks(int binary_trees_depth) {
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_Alloc/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_AllocGclab, kind)
+        ->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
+      ->Unit(benchmark::kMillisecond);
+
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_GCBench/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_GCBench<GclabSystem, CollectorKind>, kind)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+  benchmark::RegisterBenchmark("BM_GCBench/new-delete", BM_GCBench<NewDeleteSystem>)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_GCBench/boehm", BM_GCBench<BoehmSystem>)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+
+  const int depth = binary_trees_depth;
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_BinaryTrees/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_BinaryTrees<GclabSystem, CollectorKind>,
+                                 depth, kind)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+  benchmark::RegisterBenchmark("BM_BinaryTrees/new-delete", BM_BinaryTrees<NewDeleteSystem>,
+                               depth)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_BinaryTrees/boehm", BM_BinaryTrees<BoehmSystem>, depth)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+}
+
+}  // namespace
+}  // namespace gclab_bench
+
+int main(int argc, char** argv) {
+  GC_INIT();
+  GC_start_performance_measurement();
+  const int depth = gclab_bench::BinaryTreesDepth(&argc, argv);
+  gclab_bench::RegisterBenchmarks(depth);
+  benchmark::AddCustomContext("binary_trees_depth", std::to_string(depth));
+  benchmark::AddCustomContext("gclab_policy", "GrowthFactorPolicy(2.0, 4 MiB) (default)");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
