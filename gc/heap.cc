@@ -100,8 +100,22 @@ ObjectHeader* HeapImpl::TryAllocate(size_t cell_size, uint64_t allowed) {
   ObjectHeader* header = cell_size <= kMaxSmallCell
                              ? collector_->AllocateSmall(cell_size, allowed)
                              : collector_->AllocateLarge(cell_size);
-  if (header != nullptr) heap_.alloc_.bytes_allocated += header->size;
+  if (header == nullptr) return nullptr;
+  AllocationState& a = heap_.alloc_;
+  a.bytes_allocated += header->size;
+  // A bump buffer never reaches past the budget, whatever `allowed` was: large
+  // objects and allocations beyond the budget (in constructors) shrink it, so the
+  // fast path comes back here, and collects, once the budget is spent.
+  if (!a.free_list_mode) {
+    a.limit = a.top + std::min<uint64_t>(static_cast<uint64_t>(a.limit - a.top), BudgetRemaining());
+  }
+  SamplePeakCommitted();
   return header;
+}
+
+void HeapImpl::SamplePeakCommitted() {
+  stats_.peak_committed_bytes =
+      std::max(stats_.peak_committed_bytes, collector_->committed_bytes());
 }
 
 ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
@@ -194,6 +208,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   timer.Start(Phase::kClearWeak);
   for (CollectionHook* hook : hooks_) hook->ClearWeak(context);
 
+  SamplePeakCommitted();  // both spaces of a copying collector are in use now
+
   timer.Start(Phase::kSweep);
   cycle.live_bytes = collector_->marked_bytes();
   cycle.live_objects = collector_->marked_objects();
@@ -239,7 +255,7 @@ const HeapStatistics& HeapImpl::UpdatedStats() {
   heap_.alloc_.FlushBump();
   stats_.bytes_allocated = heap_.alloc_.bytes_allocated;
   stats_.committed_bytes = collector_->committed_bytes();
-  stats_.peak_committed_bytes = std::max(stats_.peak_committed_bytes, stats_.committed_bytes);
+  SamplePeakCommitted();
   return stats_;
 }
 

@@ -553,6 +553,60 @@ TEST_P(HeapTest, HooksRunInPhaseOrder) {
   heap().RemoveCollectionHook(&hook);
 }
 
+// Allocation inside constructors may go past the budget, but must not stop the heap
+// from collecting afterwards (it once left semispace's bump buffer at the heap limit).
+TEST_P(HeapTest, AllocatingConstructorsDoNotDisableCollection) {
+  struct Parent : GarbageCollected<Parent> {
+    // Most bytes are allocated inside the constructor, so the budget mostly runs out
+    // there.
+    explicit Parent(Heap& heap) {
+      for (auto& c : children) c = heap.NewRaw<Node>(1);
+    }
+    void Trace(Visitor& v) const {
+      for (const auto& c : children) v.Trace(c);
+    }
+    Member<Node> children[15];
+  };
+  auto heap = MakeHeap(GetParam(), size_t{1} << 30, FixedBudgetPolicy::Create(1 << 20).value());
+  HandleScope scope(*heap);
+  // 64 MiB of garbage in 1 MiB budgets: about 64 collections, little memory.
+  const size_t kCell = internal::CellSizeFor(sizeof(Parent)) + 15 * kNodeCell;
+  for (size_t i = 0; i < (size_t{64} << 20) / kCell; ++i) heap->NewRaw<Parent>(*heap);
+  EXPECT_GE(heap->stats().collections, 50u);
+  EXPECT_LE(heap->stats().peak_committed_bytes, size_t{16} << 20);
+}
+
+// Large objects spend the same budget as small ones.
+TEST_P(HeapTest, LargeObjectsCountTowardTheBudget) {
+  auto heap = MakeHeap(GetParam(), size_t{1} << 30, FixedBudgetPolicy::Create(8 << 20).value());
+  HandleScope scope(*heap);
+  Local<Node> keep = heap->New<Node>(5);
+  // 80 MiB of garbage, half small and half large: about 10 collections. A small
+  // object first, so that large ones are allocated while a bump buffer is open.
+  for (int i = 0; i < 20; ++i) {
+    heap->NewRaw<Blob<40>>(1u);
+    for (int k = 0; k < 4; ++k) heap->NewRaw<Blob<(1 << 19) - 64>>(static_cast<uint32_t>(k));
+    for (int k = 0; k < (2 << 20) / 64 - 1; ++k) heap->NewRaw<Blob<40>>(1u);
+  }
+  EXPECT_GE(heap->stats().collections, 9u);
+  EXPECT_LE(heap->stats().collections, 11u);
+  EXPECT_EQ(keep->value, 5);
+}
+
+TEST_P(HeapTest, PeakCommittedBytesIsAPeak) {
+  {
+    HandleScope scope(heap());
+    Local<Array> array = heap().New<Array>(1'000'000);
+    for (size_t i = 0; i < array->slots.size(); ++i) {
+      array->slots[i] = heap().NewRaw<Node>(static_cast<int64_t>(i));
+    }
+  }
+  heap().CollectGarbage();
+  const size_t kLive = 1'000'000 * kNodeCell;
+  EXPECT_GE(heap().stats().peak_committed_bytes, kLive);
+  EXPECT_LT(heap().stats().committed_bytes, kLive);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllCollectors, HeapTest, ::testing::ValuesIn(AllCollectors()),
                          CollectorParamName);
 

@@ -12,7 +12,8 @@
 //   3. Drain()            transitive closure; called again after each hook marks
 //   4. IsAlive(), CurrentAddress()   valid from here to the end of Sweep()
 //   5. Sweep()            reclaim; afterwards marks are clear and every object live
-//   6. ReleaseMemory()    return memory beyond what the next budget needs to the OS
+//   6. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
+//                         the next allocation budget `b` will need
 #ifndef GCLAB_GC_INTERNAL_COLLECTOR_H_
 #define GCLAB_GC_INTERNAL_COLLECTOR_H_
 
@@ -64,6 +65,7 @@ class Collector {
   virtual bool Contains(const void* payload) const = 0;
   // Every allocated object (outside a cycle, after a Sweep: every live object).
   virtual void ForEachObject(const std::function<void(ObjectHeader*)>& f) = 0;
+  // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
 
   // What the last marking found: bytes and objects reached, large ones included.

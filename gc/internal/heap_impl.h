@@ -2,6 +2,7 @@
 #ifndef GCLAB_GC_INTERNAL_HEAP_IMPL_H_
 #define GCLAB_GC_INTERNAL_HEAP_IMPL_H_
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -47,6 +48,9 @@ class HeapImpl {
   ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
   void SetBudget(size_t budget);
   void VisitRoots(Visitor& visitor);
+  // Peak memory is sampled where it can grow: slow-path allocations (new pages, new
+  // buffers, large objects) and the end of marking.
+  void SamplePeakCommitted();
 
   Heap& heap_;
   HeapOptions options_;

@@ -74,6 +74,7 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
 FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
   Page& page = pages_[index];
   page.size_class = static_cast<int16_t>(size_class);
+  if (!page.committed) ++committed_pages_;
   page.committed = true;
   page.free_list = nullptr;
   const uint32_t cell_size = kSizeClasses[size_class];
@@ -186,6 +187,7 @@ void MarkSweepCollector::ReleaseMemory(size_t keep_bytes) {
     }
     VirtualMemory::Decommit(PageStart(empty_pages_[i]), kPageSize);
     page.committed = false;
+    --committed_pages_;
   }
 }
 
@@ -216,9 +218,7 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*)>&
 }
 
 size_t MarkSweepCollector::committed_bytes() const {
-  size_t pages = 0;
-  for (size_t i = 0; i < fresh_pages_; ++i) pages += pages_[i].committed ? 1 : 0;
-  return pages * kPageSize + large_.committed_bytes();
+  return committed_pages_ * kPageSize + large_.committed_bytes();
 }
 
 }  // namespace gclab::internal

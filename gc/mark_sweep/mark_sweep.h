@@ -75,6 +75,7 @@ class MarkSweepCollector final : public Collector {
   VirtualMemory memory_;
   std::vector<Page> pages_;
   size_t fresh_pages_ = 0;              // pages [0, fresh_pages_) have been used
+  size_t committed_pages_ = 0;
   std::vector<size_t> empty_pages_;     // pool, most recently emptied last
   std::array<std::vector<size_t>, kNumSizeClasses> available_;  // pages with free cells
   std::vector<ObjectHeader*> worklist_;

@@ -40,6 +40,8 @@ ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allow
 
 void SemispaceCollector::Prepare() {
   from_top_ = alloc_.top;
+  committed_[to_index_] =
+      std::max(committed_[to_index_], static_cast<size_t>(from_top_ - to_space().base()));
   to_index_ = 1 - to_index_;
   if constexpr (kDebugChecks) {
     VirtualMemory::Protect(to_space().base(), to_space().size(), true);
@@ -141,10 +143,19 @@ SweepResult SemispaceCollector::Sweep() {
   return result;
 }
 
-void SemispaceCollector::ReleaseMemory(size_t) {
-  // Everything in from-space is garbage or a stale copy.
-  size_t used = RoundUp(static_cast<size_t>(from_top_ - from_space().base()), kOsPageSize);
-  VirtualMemory::Decommit(from_space().base(), used);
+void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
+  // Everything in from-space is garbage or a stale copy, but it becomes the next
+  // to-space, which will hold the survivors plus the next budget: keep that much
+  // committed (re-faulting it would cost more than the collection) and return the
+  // rest to the OS.
+  committed_[to_index_] =
+      std::max(committed_[to_index_], static_cast<size_t>(copy_top_ - to_space().base()));
+  size_t keep = RoundUp(copied_bytes_ + keep_bytes, kOsPageSize);
+  size_t& from_committed = committed_[1 - to_index_];
+  if (from_committed > keep) {
+    VirtualMemory::Decommit(from_space().base() + keep, from_committed - keep);
+    from_committed = keep;
+  }
   if constexpr (kDebugChecks) {
     VirtualMemory::Protect(from_space().base(), from_space().size(), false);
   }
@@ -168,10 +179,11 @@ void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*)>&
 }
 
 size_t SemispaceCollector::committed_bytes() const {
-  // To-space is touched from its base up to the allocation pointer; from-space was
-  // returned to the OS by ReleaseMemory.
-  size_t used = alloc_.top == nullptr ? 0 : static_cast<size_t>(alloc_.top - to_space().base());
-  return RoundUp(used, kOsPageSize) + large_.committed_bytes();
+  // During a cycle the allocation pointer is parked and copy_top_ leads.
+  const char* top = alloc_.top != nullptr ? alloc_.top : copy_top_;
+  size_t to_used = RoundUp(static_cast<size_t>(top - to_space().base()), kOsPageSize);
+  return std::max(committed_[to_index_], to_used) + committed_[1 - to_index_] +
+         large_.committed_bytes();
 }
 
 }  // namespace gclab::internal

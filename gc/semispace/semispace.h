@@ -8,9 +8,11 @@
 // the shared large-object space and are marked in place, never copied.
 //
 // Costs: a collection touches only live objects (plus destructors of dead objects
-// that have one, kept on a side list); memory use is twice the heap's small-object
-// size. After a collection the old half's pages are returned to the OS, and in debug
-// builds the old half is made inaccessible so a stale raw pointer faults at once.
+// that have one, kept on a side list); memory use is up to twice the heap's
+// small-object size. After a collection the old half keeps committed what the next
+// cycle will need (survivors plus the allocation budget) and returns the rest to the
+// OS; in debug builds the old half is made inaccessible, so a stale raw pointer
+// faults at once.
 #ifndef GCLAB_GC_SEMISPACE_SEMISPACE_H_
 #define GCLAB_GC_SEMISPACE_SEMISPACE_H_
 
@@ -68,6 +70,7 @@ class SemispaceCollector final : public Collector {
   char* copy_top_ = nullptr;    // next free byte in to-space while copying
   char* scan_ = nullptr;        // Cheney scan pointer
   size_t copied_bytes_ = 0;
+  size_t committed_[2] = {0, 0};  // touched prefix of each half not yet returned to the OS
   std::vector<ObjectHeader*> large_worklist_;
   std::vector<void*> finalizable_;
   CopyingVisitor visitor_;
