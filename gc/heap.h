@@ -160,9 +160,9 @@ class Heap {
   Heap() = default;
 
   template <typename T, typename... Args>
-  T* Allocate(bool abort_on_oom, Args&&... args);
+  GCLAB_INLINE T* Allocate(bool abort_on_oom, Args&&... args);
   internal::ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
-  void** PushHandle(void* object) {
+  GCLAB_INLINE void** PushHandle(void* object) {
     GCLAB_CHECK(handles_.scope_depth() > 0,
                 "a Local handle was created with no HandleScope open on its heap");
     return handles_.Push(object);
@@ -185,7 +185,7 @@ extern const TypeInfo kFillerTypeInfo;
 }
 
 template <typename T, typename... Args>
-T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
+GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
   static_assert(IsGarbageCollectedType<T>::value,
                 "heap objects must derive from gclab::GarbageCollected<T>");
   static_assert(alignof(T) <= internal::kAllocationGranule,

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gc/internal/check.h"
 #include "gc/internal/object_header.h"
 #include "gc/internal/size_classes.h"
 
@@ -47,7 +48,7 @@ struct AllocationState {
   // A cell of kCellSize bytes with its size set and flags cleared, or null when the
   // slow path must decide.
   template <size_t kCellSize>
-  ObjectHeader* TryAllocateFast() {
+  GCLAB_INLINE ObjectHeader* TryAllocateFast() {
     constexpr int kClass = SizeClassIndex(kCellSize);
     if constexpr (kClass < 0) {
       return nullptr;

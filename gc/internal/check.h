@@ -23,6 +23,10 @@ inline constexpr bool kDebugChecks = false;
 
 }  // namespace gclab::internal
 
+// For the allocation and handle fast paths, which the compiler otherwise leaves out
+// of line in deep recursions.
+#define GCLAB_INLINE inline __attribute__((always_inline))
+
 #define GCLAB_CHECK(cond, ...)                                          \
   do {                                                                  \
     if (__builtin_expect(!(cond), 0)) {                                 \

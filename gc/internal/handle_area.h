@@ -29,7 +29,7 @@ class HandleArea {
     void** limit;
   };
 
-  void** Push(void* value) {
+  GCLAB_INLINE void** Push(void* value) {
     if (__builtin_expect(top_ == limit_, 0)) NextBlock();
     *top_ = value;
     return top_++;

@@ -1,6 +1,7 @@
 #include "gc/mark_sweep/mark_sweep.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "gc/internal/check.h"
 
@@ -9,6 +10,7 @@ namespace gclab::internal {
 MarkSweepCollector::MarkSweepCollector(AllocationState& alloc)
     : Collector(alloc), visitor_(*this) {
   alloc_.free_list_mode = true;
+  allocating_page_.fill(kNoPage);
 }
 
 absl::Status MarkSweepCollector::Init(size_t heap_limit) {
@@ -17,6 +19,10 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   auto memory = VirtualMemory::Reserve(page_count * kPageSize, kPageSize);
   if (!memory.ok()) return memory.status();
   memory_ = std::move(*memory);
+  auto bitmap = VirtualMemory::Reserve(page_count * kBitmapWords * sizeof(uint64_t), kOsPageSize);
+  if (!bitmap.ok()) return bitmap.status();
+  mark_bitmap_memory_ = std::move(*bitmap);
+  mark_bits_ = reinterpret_cast<uint64_t*>(mark_bitmap_memory_.base());
   pages_.resize(page_count);
   worklist_.reserve(1024);
   return absl::OkStatus();
@@ -35,18 +41,25 @@ ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allow
 }
 
 bool MarkSweepCollector::Refill(int size_class) {
+  // The allocator emptied the list it held: that page is full now.
+  size_t& current = allocating_page_[size_class];
+  if (current != kNoPage) pages_[current].free_cells = 0;
+  current = kNoPage;
   std::vector<size_t>& candidates = available_[size_class];
   while (!candidates.empty()) {
-    Page& page = pages_[candidates.back()];
+    size_t index = candidates.back();
     candidates.pop_back();
+    Page& page = pages_[index];
     if (page.free_list != nullptr) {
       alloc_.free_lists[size_class] = std::exchange(page.free_list, nullptr);
+      current = index;
       return true;
     }
   }
   size_t index;
   if (!TakeEmptyPage(&index)) return false;
   alloc_.free_lists[size_class] = FormatPage(index, size_class);
+  current = index;
   return true;
 }
 
@@ -77,8 +90,12 @@ FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
   if (!page.committed) ++committed_pages_;
   page.committed = true;
   page.free_list = nullptr;
+  page.has_finalizers = false;
+  page.live_cells = 0;
   const uint32_t cell_size = kSizeClasses[size_class];
+  page.cell_size = cell_size;
   const size_t cells = kPageSize / cell_size;
+  page.free_cells = static_cast<uint32_t>(cells);
   char* start = PageStart(index);
   FreeCell* head = nullptr;
   for (size_t i = cells; i-- > 0;) {
@@ -94,11 +111,57 @@ FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
 
 void MarkSweepCollector::Prepare() {
   // Cells still on the allocator's lists are free (zero first word); the sweep will
-  // thread them again.
-  for (FreeCell*& list : alloc_.free_lists) list = nullptr;
+  // thread them again. Count them, so their page knows how many it has.
+  for (int c = 0; c < kNumSizeClasses; ++c) {
+    size_t& current = allocating_page_[c];
+    if (current != kNoPage) {
+      uint32_t n = 0;
+      for (FreeCell* cell = alloc_.free_lists[c]; cell != nullptr; cell = cell->next) ++n;
+      pages_[current].free_cells = n;
+    }
+    current = kNoPage;
+    alloc_.free_lists[c] = nullptr;
+  }
   for (std::vector<size_t>& list : available_) list.clear();
+  for (size_t i = 0; i < fresh_pages_; ++i) {
+    Page& page = pages_[i];
+    if (page.size_class < 0) continue;
+    page.live_cells = 0;
+    std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
+  }
   ResetMarkCounters();
   worklist_.clear();
+}
+
+bool MarkSweepCollector::Mark(const void* payload) {
+  size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
+                  sizeof(ObjectHeader);
+  size_t index = offset / kPageSize;
+  size_t granule = (offset % kPageSize) / kAllocationGranule;
+  uint64_t& word = MarkBits(index)[granule / 64];
+  uint64_t bit = uint64_t{1} << (granule % 64);
+  if (word & bit) return false;
+  word |= bit;
+  Page& page = pages_[index];
+  ++page.live_cells;
+  marked_bytes_ += page.cell_size;
+  marked_objects_ += 1;
+  return true;
+}
+
+bool MarkSweepCollector::IsAlive(const void* payload) const {
+  if (!memory_.Contains(payload)) return ObjectHeader::FromPayload(payload)->is_marked();
+  size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
+                  sizeof(ObjectHeader);
+  size_t granule = (offset % kPageSize) / kAllocationGranule;
+  return (MarkBits(offset / kPageSize)[granule / 64] >> (granule % 64)) & 1;
+}
+
+void MarkSweepCollector::RegisterFinalizable(void* payload) {
+  if (memory_.Contains(payload)) {
+    size_t offset = static_cast<size_t>(static_cast<char*>(payload) - memory_.base());
+    pages_[offset / kPageSize].has_finalizers = true;
+  }
 }
 
 void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
@@ -110,16 +173,35 @@ void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
                 payload);
   }
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
-  if (header->is_marked()) return;
-  header->set_marked();
-  owner_.CountMarked(header);
+  if (owner_.memory_.Contains(payload)) {
+    if (!owner_.Mark(payload)) return;
+  } else {
+    if (!LargeObjectSpace::Mark(header)) return;
+    owner_.CountMarked(header);
+  }
   owner_.worklist_.push_back(header);
 }
 
 void MarkSweepCollector::Drain() {
-  while (!worklist_.empty()) {
-    ObjectHeader* header = worklist_.back();
-    worklist_.pop_back();
+  // Objects leave the worklist through a small FIFO: each is prefetched as it enters
+  // and traced kPrefetchDepth pops later, by which time it is usually in cache.
+  // (Marking is bounded by cache misses on the objects; the bitmap is hot.)
+  constexpr size_t kPrefetchDepth = 8;
+  ObjectHeader* fifo[kPrefetchDepth];
+  size_t head = 0;
+  size_t count = 0;
+  for (;;) {
+    while (count < kPrefetchDepth && !worklist_.empty()) {
+      ObjectHeader* header = worklist_.back();
+      worklist_.pop_back();
+      __builtin_prefetch(header);
+      fifo[(head + count) % kPrefetchDepth] = header;
+      ++count;
+    }
+    if (count == 0) break;
+    ObjectHeader* header = fifo[head];
+    head = (head + 1) % kPrefetchDepth;
+    --count;
     header->type()->trace(header->payload(), visitor_);
   }
 }
@@ -127,38 +209,47 @@ void MarkSweepCollector::Drain() {
 SweepResult MarkSweepCollector::SweepPage(size_t index) {
   SweepResult result;
   Page& page = pages_[index];
-  const uint32_t cell_size = kSizeClasses[page.size_class];
+  const uint32_t cell_size = page.cell_size;
   const size_t cells = kPageSize / cell_size;
+  if (page.live_cells == cells) return result;  // entirely live: nothing to do
   char* start = PageStart(index);
-  FreeCell* head = nullptr;
-  size_t live = 0;
-  // Backwards, so that the free list comes out in address order.
-  for (size_t i = cells; i-- > 0;) {
-    auto* cell = reinterpret_cast<FreeCell*>(start + i * cell_size);
-    ObjectHeader& header = cell->header;
-    if (header.is_free()) {
-      cell->next = head;
-      head = cell;
-    } else if (header.is_marked()) {
-      header.clear_marked();
-      ++live;
-    } else {
-      const TypeInfo* type = header.type();
-      if (type->finalize != nullptr) type->finalize(header.payload());
-      header.word = 0;
-      result.freed_bytes += cell_size;
-      result.freed_objects += 1;
+  const uint64_t* marks = MarkBits(index);
+  auto marked = [&](size_t cell) {
+    size_t granule = cell * cell_size / kAllocationGranule;
+    return (marks[granule / 64] >> (granule % 64)) & 1;
+  };
+  if (page.live_cells == 0 && !page.has_finalizers) {
+    // Entirely dead and nothing to destroy: the page goes back to the pool untouched
+    // and is formatted again when reused.
+    size_t dead = cells - page.free_cells;
+    result.freed_bytes += dead * cell_size;
+    result.freed_objects += dead;
+  } else {
+    FreeCell* head = nullptr;
+    // Backwards, so that the free list comes out in address order.
+    for (size_t i = cells; i-- > 0;) {
+      if (marked(i)) continue;
+      auto* cell = reinterpret_cast<FreeCell*>(start + i * cell_size);
+      ObjectHeader& header = cell->header;
+      if (!header.is_free()) {
+        const TypeInfo* type = header.type();
+        if (type->finalize != nullptr) type->finalize(header.payload());
+        header.word = 0;
+        result.freed_bytes += cell_size;
+        result.freed_objects += 1;
+      }
       cell->next = head;
       head = cell;
     }
+    page.free_list = head;
+    page.free_cells = static_cast<uint32_t>(cells - page.live_cells);
   }
-  if (live == 0) {
+  if (page.live_cells == 0) {
     page.size_class = -1;
     page.free_list = nullptr;
     empty_pages_.push_back(index);
-  } else {
-    page.free_list = head;
-    if (head != nullptr) available_[page.size_class].push_back(index);
+  } else if (page.free_list != nullptr) {
+    available_[page.size_class].push_back(index);
   }
   return result;
 }
@@ -197,7 +288,7 @@ bool MarkSweepCollector::Contains(const void* payload) const {
     const Page& page = pages_[offset / kPageSize];
     if (page.size_class < 0) return false;
     size_t in_page = offset % kPageSize;
-    if (in_page % kSizeClasses[page.size_class] != sizeof(ObjectHeader)) return false;
+    if (in_page % page.cell_size != sizeof(ObjectHeader)) return false;
     return !ObjectHeader::FromPayload(payload)->is_free();
   }
   return large_.Contains(payload);
@@ -207,7 +298,7 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*)>&
   for (size_t i = 0; i < fresh_pages_; ++i) {
     const Page& page = pages_[i];
     if (page.size_class < 0) continue;
-    const uint32_t cell_size = kSizeClasses[page.size_class];
+    const uint32_t cell_size = page.cell_size;
     char* start = PageStart(i);
     for (size_t c = 0; c < kPageSize / cell_size; ++c) {
       auto* header = reinterpret_cast<ObjectHeader*>(start + c * cell_size);

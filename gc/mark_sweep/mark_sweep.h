@@ -2,11 +2,17 @@
 //
 // Small objects live in 256 KiB pages, each page holding cells of one size class
 // (gc/internal/size_classes.h); large objects live in the shared large-object space.
-// Allocation pops a cell from a per-class free list, inlined in the caller. A
-// collection marks with an explicit worklist (never recursing on the C stack), then
-// sweeps every page eagerly: dead cells are destroyed and threaded onto the page's
-// free list; pages left empty go back to a pool shared by all size classes, and pool
-// pages beyond the next allocation budget are returned to the OS.
+// Allocation pops a cell from a per-class free list, inlined in the caller.
+//
+// Marking uses a side bitmap per page (one bit per 16-byte granule) and an explicit
+// worklist, never recursing on the C stack: deciding whether an object is marked
+// touches only the bitmap, and the object itself is read once, when it is traced
+// (and prefetched when it is queued). Each page counts its marked cells, so the eager
+// sweep that follows skips pages that are entirely live, returns pages that are
+// entirely dead to a pool shared by all size classes without touching them (unless an
+// object with a destructor was allocated there), and threads the dead cells of the
+// remaining pages onto their free lists. Pool pages beyond the next allocation budget
+// are returned to the OS.
 //
 // Objects never move, so raw pointers stay valid while the object is alive; Members
 // are never rewritten. See README.md in this folder for its guarantees and costs.
@@ -39,9 +45,9 @@ class MarkSweepCollector final : public Collector {
   void Prepare() override;
   Visitor& marking_visitor() override { return visitor_; }
   void Drain() override;
-  bool IsAlive(const void* payload) const override {
-    return ObjectHeader::FromPayload(payload)->is_marked();
-  }
+  bool IsAlive(const void* payload) const override;
+  void RegisterFinalizable(void* payload) override;
+  bool needs_finalizable_registry() const override { return true; }
   void* CurrentAddress(void* payload) const override { return payload; }
   SweepResult Sweep() override;
   void ReleaseMemory(size_t keep_bytes) override;
@@ -51,11 +57,21 @@ class MarkSweepCollector final : public Collector {
   size_t committed_bytes() const override;
 
  private:
+  static constexpr size_t kGranulesPerPage = kPageSize / kAllocationGranule;
+  static constexpr size_t kBitmapWords = kGranulesPerPage / 64;
+
   struct Page {
     FreeCell* free_list = nullptr;  // cells not yet handed to the allocator
     int16_t size_class = -1;        // -1: empty, in the pool
     bool committed = false;         // touched since last returned to the OS
+    bool has_finalizers = false;    // an object with a destructor was allocated here
+    uint32_t cell_size = 0;
+    uint32_t live_cells = 0;        // marked in the current cycle
+    // Cells not allocated. Exact except for the one page per size class whose free
+    // list the allocator holds (allocating_page_), settled in Prepare().
+    uint32_t free_cells = 0;
   };
+  static constexpr size_t kNoPage = ~size_t{0};
 
   class MarkingVisitor final : public Visitor {
    public:
@@ -67,17 +83,23 @@ class MarkSweepCollector final : public Collector {
   };
 
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
+  uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
+  // Sets the mark of the small object at `payload`; true if it was clear.
+  bool Mark(const void* payload);
   bool Refill(int size_class);
   bool TakeEmptyPage(size_t* index);
   FreeCell* FormatPage(size_t index, int size_class);
   SweepResult SweepPage(size_t index);
 
   VirtualMemory memory_;
+  VirtualMemory mark_bitmap_memory_;  // kBitmapWords words per page, touched lazily
+  uint64_t* mark_bits_ = nullptr;
   std::vector<Page> pages_;
   size_t fresh_pages_ = 0;              // pages [0, fresh_pages_) have been used
   size_t committed_pages_ = 0;
   std::vector<size_t> empty_pages_;     // pool, most recently emptied last
   std::array<std::vector<size_t>, kNumSizeClasses> available_;  // pages with free cells
+  std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
   std::vector<ObjectHeader*> worklist_;
   MarkingVisitor visitor_;
 };

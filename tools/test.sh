@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every gclab test, after installing what the build needs.
+#
+#   tools/test.sh                    # the suite, optimised build
+#   tools/test.sh --config=asan      # under AddressSanitizer (plus gclab's debug checks)
+#   tools/test.sh --config=ubsan     # under UndefinedBehaviorSanitizer (likewise)
+#   tools/test.sh --config=debug     # debug build: internal checks, verifier every cycle
+#
+# Ends with the line "N passed, N failed" (test cases, counted from the test.xml files
+# Bazel writes) and exits non-zero if any test failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh || { echo "gclab: could not install the build dependencies" >&2; exit 2; }
+
+bazel test "$@" //... 2>&1 | grep -v -E '^(Loading|Analyzing|INFO: (From|Analyzed|Found))'
+bazel_status=${PIPESTATUS[0]}
+
+targets=$(bazel query 'tests(//...)' 2>/dev/null)
+python3 - "$bazel_status" $targets <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+status, targets = int(sys.argv[1]), sys.argv[2:]
+passed = failed = 0
+for t in targets:
+    path = os.path.join("bazel-testlogs", t.lstrip("/").replace(":", "/"), "test.xml")
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        print(f"gclab: no test results for {t}", file=sys.stderr)
+        failed += 1
+        continue
+    cases = root.iter("testcase")
+    n = 0
+    for case in cases:
+        n += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.get("result") == "skipped" or case.find("skipped") is not None:
+            pass
+        else:
+            passed += 1
+    if n == 0:  # a target that crashed before gtest wrote its XML
+        failed += 1
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed or status else 0)
+PY
