@@ -5,7 +5,7 @@
 // and has a `void Trace(Visitor&) const` method (visitor.h).
 //
 // Rules a class must follow, because collectors may move and reclaim it:
-//   - alignof(T) <= 16.
+//   - alignof(T) <= 8.
 //   - T is movable by its move constructor: a moving collector relocates an object by
 //     move-constructing it at its new address and destroying the old one (or by
 //     memcpy when T is trivially copyable), as std::vector relocates its elements. So

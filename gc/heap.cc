@@ -16,8 +16,6 @@ namespace internal {
 
 namespace {
 
-void FillerTrace(const void*, Visitor&) {}
-
 // Ids of live heaps, for the debug checks of handles that outlive their heap.
 absl::Mutex live_heaps_mutex(absl::kConstInit);
 absl::flat_hash_set<uint64_t>* live_heaps = nullptr;
@@ -46,8 +44,6 @@ class PhaseTimer {
 };
 
 }  // namespace
-
-const TypeInfo kFillerTypeInfo = {&FillerTrace, nullptr, nullptr, "gclab::filler"};
 
 bool IsHeapAlive(uint64_t heap_id) {
   absl::MutexLock lock(&live_heaps_mutex);
@@ -97,12 +93,13 @@ uint64_t HeapImpl::HardRemaining() const {
 
 ObjectHeader* HeapImpl::TryAllocate(size_t cell_size, uint64_t allowed) {
   if (cell_size > allowed) return nullptr;
+  size_t allocated = cell_size;
   ObjectHeader* header = cell_size <= kMaxSmallCell
-                             ? collector_->AllocateSmall(cell_size, allowed)
+                             ? collector_->AllocateSmall(cell_size, allowed, &allocated)
                              : collector_->AllocateLarge(cell_size);
   if (header == nullptr) return nullptr;
   AllocationState& a = heap_.alloc_;
-  a.bytes_allocated += header->size;
+  a.bytes_allocated += allocated;
   // A bump buffer never reaches past the budget, whatever `allowed` was: large
   // objects and allocations beyond the budget (in constructors) shrink it, so the
   // fast path comes back here, and collects, once the budget is spent.
@@ -290,7 +287,7 @@ class VerifyingVisitor final : public Visitor {
             target);
     }
     const ObjectHeader* header = ObjectHeader::FromPayload(target);
-    GCLAB_CHECK(!header->is_forwarded() && !header->is_marked() && header->type() != nullptr,
+    GCLAB_CHECK(!header->is_forwarded() && header->type() != nullptr,
                 "heap verifier: object %p has a corrupt header", target);
   }
 
@@ -308,12 +305,13 @@ size_t HeapImpl::Verify() {
   });
   heap_.persistents_.ForEachSlot([&](void** slot) { visitor.VisitSlot(slot); });
   size_t objects = 0;
-  collector_->ForEachObject([&](ObjectHeader* header) {
-    GCLAB_CHECK(!header->is_forwarded() && !header->is_marked() && header->type() != nullptr,
+  collector_->ForEachObject([&](ObjectHeader* header, size_t cell_size) {
+    GCLAB_CHECK(!header->is_forwarded() && header->type() != nullptr,
                 "heap verifier: object at %p has a corrupt header", header->payload());
-    GCLAB_CHECK(header->size >= 32 && header->size % kAllocationGranule == 0,
-                "heap verifier: object at %p has a corrupt size %u", header->payload(),
-                header->size);
+    GCLAB_CHECK(cell_size >= header->type()->cell_size && cell_size % kAllocationGranule == 0,
+                "heap verifier: %s at %p has a cell of %zu bytes, its type needs %zu",
+                std::string(header->type()->name).c_str(), header->payload(), cell_size,
+                header->type()->cell_size);
     visitor.set_holder(header);
     header->type()->trace(header->payload(), visitor);
     ++objects;
@@ -363,10 +361,9 @@ Heap::~Heap() {
   persistents_.OrphanAll();
   // Destroy every remaining object that has a destructor.
   if (impl_ != nullptr) {
-    impl_->collector().ForEachObject([](internal::ObjectHeader* header) {
+    impl_->collector().ForEachObject([](internal::ObjectHeader* header, size_t) {
       const internal::TypeInfo* type = header->type();
       if (type->finalize != nullptr) type->finalize(header->payload());
-      header->word = reinterpret_cast<uintptr_t>(&internal::kFillerTypeInfo);
     });
   }
 }

@@ -179,17 +179,12 @@ class Heap {
   std::unique_ptr<internal::HeapImpl> impl_;
 };
 
-// A filler type for cells whose constructor threw: traced as empty, never finalized.
-namespace internal {
-extern const TypeInfo kFillerTypeInfo;
-}
-
 template <typename T, typename... Args>
 GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
   static_assert(IsGarbageCollectedType<T>::value,
                 "heap objects must derive from gclab::GarbageCollected<T>");
   static_assert(alignof(T) <= internal::kAllocationGranule,
-                "heap objects must have alignment of at most 16");
+                "heap objects must have alignment of at most 8");
   constexpr size_t kCellSize = internal::CellSizeFor(sizeof(T));
   internal::ObjectHeader* header = alloc_.TryAllocateFast<kCellSize>();
   if (__builtin_expect(header == nullptr, 0)) {
@@ -206,7 +201,7 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
     try {
       object = ::new (payload) T(std::forward<Args>(args)...);
     } catch (...) {
-      header->word = reinterpret_cast<uintptr_t>(&internal::kFillerTypeInfo);
+      header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kFillerInfo);
       --constructing_;
       throw;
     }

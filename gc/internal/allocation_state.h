@@ -45,8 +45,8 @@ struct AllocationState {
     counted_top = top;
   }
 
-  // A cell of kCellSize bytes with its size set and flags cleared, or null when the
-  // slow path must decide.
+  // A cell of kCellSize bytes (or of its size class, in free-list mode), or null when
+  // the slow path must decide. The caller writes the header word.
   template <size_t kCellSize>
   GCLAB_INLINE ObjectHeader* TryAllocateFast() {
     constexpr int kClass = SizeClassIndex(kCellSize);
@@ -61,15 +61,11 @@ struct AllocationState {
         }
         free_lists[kClass] = cell->next;
         bytes_allocated += kClassSize;
-        ObjectHeader* header = &cell->header;
-        header->flags = 0;  // size already holds kClassSize
-        return header;
+        return &cell->header;
       }
       if (__builtin_expect(static_cast<size_t>(limit - top) < kCellSize, 0)) return nullptr;
       ObjectHeader* header = reinterpret_cast<ObjectHeader*>(top);
       top += kCellSize;
-      header->size = kCellSize;
-      header->flags = 0;
       return header;
     }
   }

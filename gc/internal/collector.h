@@ -43,10 +43,11 @@ class Collector {
   // Reserves the collector's spaces for a heap of `heap_limit` bytes.
   virtual absl::Status Init(size_t heap_limit) = 0;
 
-  // A small cell (cell_size <= kMaxSmallCell), or null when the spaces have no room
-  // for it. A bump-mode collector must not hand out more than `allowed` bytes before
-  // the heap's slow path runs again.
-  virtual ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed) = 0;
+  // A small cell of at least `cell_size` (<= kMaxSmallCell) bytes, its actual size
+  // in `*allocated`; or null when the spaces have no room for it. A bump-mode
+  // collector must not hand out more than `allowed` bytes before the heap's slow path
+  // runs again.
+  virtual ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) = 0;
   ObjectHeader* AllocateLarge(size_t cell_size) { return large_.Allocate(cell_size); }
   // Objects with a destructor, for collectors that do not visit dead objects.
   virtual void RegisterFinalizable(void* payload) { (void)payload; }
@@ -63,8 +64,9 @@ class Collector {
 
   // True for a payload address of an allocated object (outside a cycle).
   virtual bool Contains(const void* payload) const = 0;
-  // Every allocated object (outside a cycle, after a Sweep: every live object).
-  virtual void ForEachObject(const std::function<void(ObjectHeader*)>& f) = 0;
+  // Every allocated object with its cell size (outside a cycle; after a Sweep: every
+  // live object).
+  virtual void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) = 0;
   // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
 
@@ -74,8 +76,8 @@ class Collector {
 
  protected:
   void ResetMarkCounters() { marked_bytes_ = marked_objects_ = 0; }
-  void CountMarked(const ObjectHeader* h) {
-    marked_bytes_ += h->size;
+  void CountMarked(size_t cell_size) {
+    marked_bytes_ += cell_size;
     marked_objects_ += 1;
   }
 

@@ -1,13 +1,15 @@
 // gclab internal: the header in front of every heap object, and per-type metadata.
 //
-// Layout of a cell (every cell is 16-byte aligned, its size a multiple of 16):
+// Layout of a cell (cells are 8-byte aligned, their size a multiple of 8):
 //
-//   [ ObjectHeader (16 bytes) ][ payload: the C++ object T ... ]
-//                               ^ pointers held by Member<T>, handles and users
+//   [ ObjectHeader (8 bytes) ][ payload: the C++ object T ... ]
+//                              ^ pointers held by Member<T>, handles and users
 //
-// The header's first word is the object's TypeInfo*, or, while a copying collection
-// is under way, the forwarding address of its copy with the low bit set. A free cell
-// of the mark-sweep space has a zero first word.
+// The header is one word: the object's TypeInfo*, or, while a copying collection is
+// under way, the forwarding address of its copy with the low bit set. A free cell of
+// the mark-sweep space has a zero word. Everything else a collector needs is kept on
+// the side: the cell size in the TypeInfo (semispace) or the page (mark-sweep), mark
+// bits in page bitmaps (mark-sweep) or a prefix (large objects).
 #ifndef GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
 #define GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
 
@@ -34,6 +36,9 @@ struct TypeInfo {
   // Moves a T from `from` to `to` (move-construct, then destroy the source); null when
   // T is trivially copyable and a memcpy suffices.
   void (*relocate)(void* to, void* from);
+  // Bytes of the object's cell, header included (CellSizeFor(sizeof(T))). A size-class
+  // allocator may hand out a larger cell; copying and linear walks use this one.
+  size_t cell_size;
   // A readable name for diagnostics and retaining paths.
   std::string_view name;
 };
@@ -50,6 +55,20 @@ constexpr std::string_view TypeNameOf() {
   return s.substr(begin, end - begin);
 }
 
+inline constexpr size_t kAllocationGranule = 8;
+inline constexpr size_t kHeaderSize = 8;
+
+constexpr size_t RoundUpToGranule(size_t n) {
+  return (n + kAllocationGranule - 1) & ~(kAllocationGranule - 1);
+}
+
+// The cell size for a payload of `payload_size` bytes: header included, rounded up,
+// and large enough for a free-list link.
+constexpr size_t CellSizeFor(size_t payload_size) {
+  size_t n = RoundUpToGranule(payload_size + kHeaderSize);
+  return n < 16 ? 16 : n;
+}
+
 template <typename T>
 struct TypeInfoFor {
   static void Trace(const void* payload, Visitor& visitor) {
@@ -61,22 +80,24 @@ struct TypeInfoFor {
     ::new (to) T(std::move(*source));
     source->~T();
   }
+  static void TraceNothing(const void*, Visitor&) {}
+
   static constexpr TypeInfo kInfo = {
       &Trace,
       std::is_trivially_destructible_v<T> ? nullptr : &Finalize,
       std::is_trivially_copyable_v<T> ? nullptr : &Relocate,
+      CellSizeFor(sizeof(T)),
       TypeNameOf<T>(),
   };
+  // For a cell whose constructor threw: the same size, nothing to trace or destroy.
+  static constexpr TypeInfo kFillerInfo = {
+      &TraceNothing, nullptr, nullptr, CellSizeFor(sizeof(T)), "gclab::filler"};
 };
 
-struct alignas(16) ObjectHeader {
-  static constexpr uint32_t kMarkBit = 1u << 0;
-  static constexpr uint32_t kLargeBit = 1u << 1;
+struct ObjectHeader {
   static constexpr uintptr_t kForwardedTag = 1;
 
   uintptr_t word;  // const TypeInfo*, forwarding address | kForwardedTag, or 0 (free)
-  uint32_t size;   // cell size in bytes, header included
-  uint32_t flags;
 
   const TypeInfo* type() const { return reinterpret_cast<const TypeInfo*>(word); }
   bool is_free() const { return word == 0; }
@@ -85,42 +106,23 @@ struct alignas(16) ObjectHeader {
   void set_forwardee(void* payload) {
     word = reinterpret_cast<uintptr_t>(payload) | kForwardedTag;
   }
-  bool is_marked() const { return (flags & kMarkBit) != 0; }
-  void set_marked() { flags |= kMarkBit; }
-  void clear_marked() { flags &= ~kMarkBit; }
-  bool is_large() const { return (flags & kLargeBit) != 0; }
 
-  void* payload() { return reinterpret_cast<char*>(this) + sizeof(ObjectHeader); }
-  const void* payload() const {
-    return reinterpret_cast<const char*>(this) + sizeof(ObjectHeader);
-  }
+  void* payload() { return reinterpret_cast<char*>(this) + kHeaderSize; }
+  const void* payload() const { return reinterpret_cast<const char*>(this) + kHeaderSize; }
   static ObjectHeader* FromPayload(const void* payload) {
     return reinterpret_cast<ObjectHeader*>(
-        const_cast<char*>(static_cast<const char*>(payload)) - sizeof(ObjectHeader));
+        const_cast<char*>(static_cast<const char*>(payload)) - kHeaderSize);
   }
 };
-static_assert(sizeof(ObjectHeader) == 16);
-
-inline constexpr size_t kAllocationGranule = 16;
-
-constexpr size_t RoundUpToGranule(size_t n) {
-  return (n + kAllocationGranule - 1) & ~(kAllocationGranule - 1);
-}
-
-// The cell size for a payload of `payload_size` bytes: header included, rounded up,
-// and large enough for a free-list link.
-constexpr size_t CellSizeFor(size_t payload_size) {
-  size_t n = RoundUpToGranule(payload_size + sizeof(ObjectHeader));
-  return n < 32 ? 32 : n;
-}
+static_assert(sizeof(ObjectHeader) == kHeaderSize);
 
 // Copies (or relocates) the object in `from` into the cell at `to`, header included.
 inline void CopyObject(ObjectHeader* to, const ObjectHeader* from) {
   const TypeInfo* type = from->type();
   if (type->relocate == nullptr) {
-    std::memcpy(static_cast<void*>(to), from, from->size);
+    std::memcpy(static_cast<void*>(to), from, type->cell_size);
   } else {
-    std::memcpy(static_cast<void*>(to), from, sizeof(ObjectHeader));
+    to->word = from->word;
     type->relocate(to->payload(), const_cast<ObjectHeader*>(from)->payload());
   }
 }

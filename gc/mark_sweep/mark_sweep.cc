@@ -28,7 +28,8 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   return absl::OkStatus();
 }
 
-ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allowed) {
+ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allowed,
+                                                size_t* allocated) {
   int size_class = SizeClassIndexDynamic(cell_size);
   GCLAB_DCHECK(size_class >= 0, "AllocateSmall called for a large cell");
   if (kSizeClasses[size_class] > allowed) return nullptr;
@@ -36,7 +37,7 @@ ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allow
   if (list == nullptr && !Refill(size_class)) return nullptr;
   FreeCell* cell = list;
   list = cell->next;
-  cell->header.flags = 0;
+  *allocated = kSizeClasses[size_class];
   return &cell->header;
 }
 
@@ -101,8 +102,6 @@ FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
   for (size_t i = cells; i-- > 0;) {
     auto* cell = reinterpret_cast<FreeCell*>(start + i * cell_size);
     cell->header.word = 0;
-    cell->header.size = cell_size;
-    cell->header.flags = 0;
     cell->next = head;
     head = cell;
   }
@@ -133,7 +132,7 @@ void MarkSweepCollector::Prepare() {
   worklist_.clear();
 }
 
-bool MarkSweepCollector::Mark(const void* payload) {
+GCLAB_INLINE bool MarkSweepCollector::Mark(const void* payload) {
   size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
                   sizeof(ObjectHeader);
   size_t index = offset / kPageSize;
@@ -150,7 +149,9 @@ bool MarkSweepCollector::Mark(const void* payload) {
 }
 
 bool MarkSweepCollector::IsAlive(const void* payload) const {
-  if (!memory_.Contains(payload)) return ObjectHeader::FromPayload(payload)->is_marked();
+  if (!memory_.Contains(payload)) {
+    return LargeObjectSpace::IsMarked(ObjectHeader::FromPayload(payload));
+  }
   size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
                   sizeof(ObjectHeader);
   size_t granule = (offset % kPageSize) / kAllocationGranule;
@@ -177,7 +178,7 @@ void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
     if (!owner_.Mark(payload)) return;
   } else {
     if (!LargeObjectSpace::Mark(header)) return;
-    owner_.CountMarked(header);
+    owner_.CountMarked(LargeObjectSpace::CellSize(header));
   }
   owner_.worklist_.push_back(header);
 }
@@ -294,7 +295,7 @@ bool MarkSweepCollector::Contains(const void* payload) const {
   return large_.Contains(payload);
 }
 
-void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*)>& f) {
+void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {
   for (size_t i = 0; i < fresh_pages_; ++i) {
     const Page& page = pages_[i];
     if (page.size_class < 0) continue;
@@ -302,7 +303,7 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*)>&
     char* start = PageStart(i);
     for (size_t c = 0; c < kPageSize / cell_size; ++c) {
       auto* header = reinterpret_cast<ObjectHeader*>(start + c * cell_size);
-      if (!header->is_free()) f(header);
+      if (!header->is_free()) f(header, cell_size);
     }
   }
   large_.ForEachObject(f);

@@ -40,7 +40,7 @@ class MarkSweepCollector final : public Collector {
   bool moves_objects() const override { return false; }
   absl::Status Init(size_t heap_limit) override;
 
-  ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed) override;
+  ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
 
   void Prepare() override;
   Visitor& marking_visitor() override { return visitor_; }
@@ -53,7 +53,7 @@ class MarkSweepCollector final : public Collector {
   void ReleaseMemory(size_t keep_bytes) override;
 
   bool Contains(const void* payload) const override;
-  void ForEachObject(const std::function<void(ObjectHeader*)>& f) override;
+  void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
   size_t committed_bytes() const override;
 
  private:
@@ -85,7 +85,7 @@ class MarkSweepCollector final : public Collector {
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
   uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
   // Sets the mark of the small object at `payload`; true if it was clear.
-  bool Mark(const void* payload);
+  GCLAB_INLINE bool Mark(const void* payload);
   bool Refill(int size_class);
   bool TakeEmptyPage(size_t* index);
   FreeCell* FormatPage(size_t index, int size_class);

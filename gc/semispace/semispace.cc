@@ -24,12 +24,12 @@ absl::Status SemispaceCollector::Init(size_t heap_limit) {
   return absl::OkStatus();
 }
 
-ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allowed) {
+ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allowed,
+                                                size_t* allocated) {
   char* top = alloc_.top;
   if (cell_size > allowed || cell_size > static_cast<size_t>(to_end() - top)) return nullptr;
   auto* header = reinterpret_cast<ObjectHeader*>(top);
-  header->size = static_cast<uint32_t>(cell_size);
-  header->flags = 0;
+  *allocated = cell_size;
   top += cell_size;
   // The new buffer ends where the budget (or the space) does; the fast path fills it.
   size_t buffer = std::min<uint64_t>(allowed - cell_size, static_cast<size_t>(to_end() - top));
@@ -68,12 +68,13 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
                   "a Member or root points to %p, which is not an object of this heap",
                   payload);
     }
+    const size_t size = header->type()->cell_size;
     auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
-    c.copy_top_ += header->size;
+    c.copy_top_ += size;
     CopyObject(copy, header);
     header->set_forwardee(copy->payload());
-    c.copied_bytes_ += copy->size;
-    c.CountMarked(copy);
+    c.copied_bytes_ += size;
+    c.CountMarked(size);
     *slot = copy->payload();
     return;
   }
@@ -86,7 +87,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   }
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
   if (LargeObjectSpace::Mark(header)) {
-    c.CountMarked(header);
+    c.CountMarked(LargeObjectSpace::CellSize(header));
     c.large_worklist_.push_back(header);
   }
 }
@@ -95,8 +96,9 @@ void SemispaceCollector::Drain() {
   while (scan_ < copy_top_ || !large_worklist_.empty()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
-      header->type()->trace(header->payload(), visitor_);
-      scan_ += header->size;
+      const TypeInfo* type = header->type();
+      type->trace(header->payload(), visitor_);
+      scan_ += type->cell_size;
     }
     while (!large_worklist_.empty()) {
       ObjectHeader* header = large_worklist_.back();
@@ -111,7 +113,7 @@ bool SemispaceCollector::IsAlive(const void* payload) const {
     return ObjectHeader::FromPayload(payload)->is_forwarded();
   }
   if (to_space().Contains(payload)) return true;
-  return ObjectHeader::FromPayload(payload)->is_marked();
+  return LargeObjectSpace::IsMarked(ObjectHeader::FromPayload(payload));
 }
 
 void* SemispaceCollector::CurrentAddress(void* payload) const {
@@ -169,11 +171,12 @@ bool SemispaceCollector::Contains(const void* payload) const {
   return large_.Contains(payload);
 }
 
-void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*)>& f) {
+void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {
   for (char* p = to_space().base(); p < alloc_.top;) {
     auto* header = reinterpret_cast<ObjectHeader*>(p);
-    p += header->size;
-    f(header);
+    const size_t size = header->type()->cell_size;
+    p += size;
+    f(header, size);
   }
   large_.ForEachObject(f);
 }

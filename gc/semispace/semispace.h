@@ -32,7 +32,7 @@ class SemispaceCollector final : public Collector {
   bool moves_objects() const override { return true; }
   absl::Status Init(size_t heap_limit) override;
 
-  ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed) override;
+  ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
   void RegisterFinalizable(void* payload) override { finalizable_.push_back(payload); }
   bool needs_finalizable_registry() const override { return true; }
 
@@ -45,7 +45,7 @@ class SemispaceCollector final : public Collector {
   void ReleaseMemory(size_t keep_bytes) override;
 
   bool Contains(const void* payload) const override;
-  void ForEachObject(const std::function<void(ObjectHeader*)>& f) override;
+  void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
   size_t committed_bytes() const override;
 
  private:
