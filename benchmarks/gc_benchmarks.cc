@@ -336,28 +336,23 @@ class GclabTrees {
   gclab::Heap& heap_;
 };
 
-template <typename Payload>
-class BoehmTrees {
+// Tree building for the baselines with plain pointers; `Derived::NewNode()` allocates.
+template <typename Payload, typename Derived>
+class PlainTrees {
  public:
   using Node = PlainNode<Payload>;
   using Handle = Node*;
   using ArrayHandle = double*;
 
   struct Scope {
-    explicit Scope(BoehmTrees&) {}
+    explicit Scope(Derived&) {}
   };
 
-  Handle NewNode() {
-    void* memory = GC_MALLOC(sizeof(Node));
-    if (memory == nullptr) OutOfMemory("GC_MALLOC");
-    return ::new (memory) Node();
-  }
-
   Handle MakeTree(int depth) {
-    if (depth <= 0) return NewNode();
+    if (depth <= 0) return self().NewNode();
     Node* left = MakeTree(depth - 1);
     Node* right = MakeTree(depth - 1);
-    Node* node = NewNode();
+    Node* node = self().NewNode();
     node->left = left;
     node->right = right;
     return node;
@@ -366,13 +361,33 @@ class BoehmTrees {
   void Populate(int depth, Node* node) {
     if (depth <= 0) return;
     --depth;
-    node->left = NewNode();
-    node->right = NewNode();
+    node->left = self().NewNode();
+    node->right = self().NewNode();
     Populate(depth, node->left);
     Populate(depth, node->right);
   }
 
   static const Node* Root(Node* node) { return node; }
+  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+template <typename Payload>
+class BoehmTrees : public PlainTrees<Payload, BoehmTrees<Payload>> {
+ public:
+  using Base = PlainTrees<Payload, BoehmTrees<Payload>>;
+  using typename Base::ArrayHandle;
+  using typename Base::Handle;
+  using typename Base::Node;
+
+  Handle NewNode() {
+    void* memory = GC_MALLOC(sizeof(Node));
+    if (memory == nullptr) OutOfMemory("GC_MALLOC");
+    return ::new (memory) Node();
+  }
+
   static void Drop(Handle& node) { node = nullptr; }  // no stale copy for the scanner
 
   ArrayHandle NewArray() {
@@ -382,43 +397,19 @@ class BoehmTrees {
     FillArray(values);
     return values;
   }
-  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
   static void DropArray(ArrayHandle& array) { array = nullptr; }
 };
 
 template <typename Payload>
-class NewDeleteTrees {
+class NewDeleteTrees : public PlainTrees<Payload, NewDeleteTrees<Payload>> {
  public:
-  using Node = PlainNode<Payload>;
-  using Handle = Node*;
-  using ArrayHandle = double*;
-
-  struct Scope {
-    explicit Scope(NewDeleteTrees&) {}
-  };
+  using Base = PlainTrees<Payload, NewDeleteTrees<Payload>>;
+  using typename Base::ArrayHandle;
+  using typename Base::Handle;
+  using typename Base::Node;
 
   Handle NewNode() { return new Node(); }
 
-  Handle MakeTree(int depth) {
-    if (depth <= 0) return new Node();
-    Node* left = MakeTree(depth - 1);
-    Node* right = MakeTree(depth - 1);
-    Node* node = new Node();
-    node->left = left;
-    node->right = right;
-    return node;
-  }
-
-  void Populate(int depth, Node* node) {
-    if (depth <= 0) return;
-    --depth;
-    node->left = new Node();
-    node->right = new Node();
-    Populate(depth, node->left);
-    Populate(depth, node->right);
-  }
-
-  static const Node* Root(Node* node) { return node; }
   static void Drop(Handle& node) {
     DeleteTree(node);
     node = nullptr;
@@ -429,7 +420,6 @@ class NewDeleteTrees {
     FillArray(values);
     return values;
   }
-  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
   static void DropArray(ArrayHandle& array) {
     delete[] array;
     array = nullptr;

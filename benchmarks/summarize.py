@@ -6,9 +6,12 @@ Usage:
   python3 benchmarks/summarize.py run.json [more.json ...] [--markdown]
   gc_benchmarks --benchmark_format=json | python3 benchmarks/summarize.py
 
-Several files may be given (for example one process per benchmark, for clean peak-RSS
-numbers); runs of the same benchmark across files, and repetitions within a file,
-are averaged (the "mean" aggregate is used when the file has one).
+Several files may be given (for example three runs of the whole suite, or one process
+per benchmark for clean peak-RSS numbers). Every figure is the median over the runs
+(repetitions within a file count as runs; "mean" aggregates are used when a file has
+them), and the time column shows the range when there is more than one run. A ratio to
+a baseline is computed within each file, where both were measured side by side, and
+its median is shown.
 
 Each row is one benchmark on one collector or baseline: real time per iteration (one
 complete program run; for BM_Alloc, 2^20 allocations), ns per item where the benchmark
@@ -21,6 +24,7 @@ pointer): 2.00x means twice as slow.
 
 import argparse
 import json
+import statistics
 import sys
 
 # Variant names that are baselines rather than gclab collectors, with column titles.
@@ -62,7 +66,9 @@ def load(paths):
         if not isinstance(data, dict) or "benchmarks" not in data:
             sys.exit(f"summarize.py: {path} is not Google Benchmark JSON output")
         contexts.append(data.get("context", {}))
-        entries.extend(data["benchmarks"])
+        for entry in data["benchmarks"]:
+            entry["_file"] = len(contexts) - 1
+            entries.append(entry)
     return contexts, entries
 
 
@@ -102,22 +108,30 @@ def collect(entries):
             run["errors"].append(entry.get("error_message", "error"))
             continue
         run_type = entry.get("run_type", "iteration")
+        m = measurements(entry)
+        m["_file"] = entry["_file"]
         if run_type == "aggregate":
             if entry.get("aggregate_name") == "mean":
-                run["means"].append(measurements(entry))
+                run["means"].append(m)
         else:
-            run["iterations"].append(measurements(entry))
+            run["iterations"].append(m)
 
     rows = []
     for (run_name, _), run in runs.items():
         family, variant = split_name(run_name)
-        # Prefer the library's means; without them, average the plain runs.
+        # Prefer the library's means; without them, the plain runs.
         samples = run["means"] or run["iterations"]
         averaged = {}
         for key in NUMERIC_FIELDS:
             values = [s[key] for s in samples if key in s]
             if values:
-                averaged[key] = sum(values) / len(values)
+                averaged[key] = statistics.median(values)
+        times = [s["real_time_ms"] for s in samples if "real_time_ms" in s]
+        # Per file: the time measured there, for ratios taken side by side.
+        by_file = {}
+        for s_ in samples:
+            if "real_time_ms" in s_:
+                by_file.setdefault(s_["_file"], []).append(s_["real_time_ms"])
         rows.append(
             {
                 "family": family,
@@ -125,6 +139,8 @@ def collect(entries):
                 "label": run["label"],
                 "error": run["errors"][0] if run["errors"] and not samples else "",
                 "m": averaged,
+                "range": (min(times), max(times)) if len(times) > 1 else None,
+                "by_file": {f: statistics.median(v) for f, v in by_file.items()},
             }
         )
     return rows
@@ -159,8 +175,8 @@ def build_table(rows):
     table = []
     for family, label in families:
         members = [r for r in rows if r["family"] == family and r["label"] == label]
-        base_time = {
-            r["variant"]: r["m"].get("real_time_ms")
+        base_by_file = {
+            r["variant"]: r["by_file"]
             for r in members
             if r["variant"] in BASELINES and not r["error"]
         }
@@ -176,10 +192,13 @@ def build_table(rows):
                            if m.get("items_per_second") else None)
             gc_share = (100.0 * m["pause_ms"] / time_ms
                         if "pause_ms" in m and time_ms else None)
+            time_text = fmt(time_ms)
+            if r["range"]:
+                time_text += f" ({fmt(r['range'][0])}-{fmt(r['range'][1])})"
             line = [
                 name,
                 r["variant"],
-                fmt(time_ms),
+                time_text,
                 fmt(ns_per_item),
                 fmt(m.get("collections")),
                 fmt(m.get("pause_ms")),
@@ -190,11 +209,12 @@ def build_table(rows):
                     if "peak_rss_mb" in m and "rss_start_mb" in m else None),
             ]
             for b in baseline_columns:
-                base = base_time.get(b)
-                if r["variant"] in BASELINES or not base or time_ms is None:
+                base = base_by_file.get(b, {})
+                ratios = [t / base[f] for f, t in r["by_file"].items() if base.get(f)]
+                if r["variant"] in BASELINES or not ratios:
                     line.append("-")
                 else:
-                    line.append(fmt(time_ms / base, "x"))
+                    line.append(fmt(statistics.median(ratios), "x"))
             table.append(line)
     return header, table
 
@@ -254,8 +274,10 @@ def main():
     if any(c.get("library_build_type") == "debug" for c in contexts):
         notes.append("the Google Benchmark library was built as debug (does not affect "
                      "the code measured)")
-    notes.append("time is per iteration (a whole program run; BM_Alloc: 2^20 "
-                 "allocations); x <baseline> = gclab time / baseline time")
+    notes.append(f"{len(contexts)} run(s); medians, time range in parentheses; time is "
+                 "per iteration (a whole program run; BM_Alloc: 2^20 allocations); "
+                 "x <baseline> = median over runs of gclab time / baseline time in the "
+                 "same run")
     for note in notes:
         print("note: " + note)
 
