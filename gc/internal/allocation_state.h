@@ -6,9 +6,11 @@
 //     collector sizes `limit` so that the buffer never crosses the point where the
 //     trigger policy wants a collection. Bytes are counted lazily: `counted_top` is
 //     the part of the buffer already added to `bytes_allocated`.
-//   - free-list mode (mark-sweep): `free_lists[c]` holds free cells of size class c.
-//     Each pop adds the cell's size to `bytes_allocated` and is refused once that
-//     would pass `trigger`.
+//   - free-list mode (mark-sweep): `free_lists[c]` holds free cells of size class c,
+//     and [class_top[c], class_end[c]) is a never-used stretch of a page of that class
+//     to bump through when the list is empty (fresh memory needs no threading, and
+//     bumping has no pointer-chasing dependency). Each allocation adds the cell's size
+//     to `bytes_allocated` and is refused once that would pass `trigger`.
 // Everything else (large objects, refills, collections, out-of-memory) is the slow
 // path in HeapImpl.
 #ifndef GCLAB_GC_INTERNAL_ALLOCATION_STATE_H_
@@ -38,6 +40,8 @@ struct AllocationState {
   uint64_t bytes_allocated = 0;
   uint64_t trigger = 0;
   FreeCell* free_lists[kNumSizeClasses] = {};
+  char* class_top[kNumSizeClasses] = {};
+  char* class_end[kNumSizeClasses] = {};
 
   // Adds the bump-allocated bytes not yet counted to bytes_allocated.
   void FlushBump() {
@@ -55,13 +59,20 @@ struct AllocationState {
     } else {
       if (free_list_mode) {
         constexpr uint32_t kClassSize = kSizeClasses[kClass];
+        if (__builtin_expect(bytes_allocated + kClassSize > trigger, 0)) return nullptr;
         FreeCell* cell = free_lists[kClass];
-        if (__builtin_expect(cell == nullptr || bytes_allocated + kClassSize > trigger, 0)) {
+        if (cell != nullptr) {
+          free_lists[kClass] = cell->next;
+          bytes_allocated += kClassSize;
+          return &cell->header;
+        }
+        char* cell_top = class_top[kClass];
+        if (__builtin_expect(static_cast<size_t>(class_end[kClass] - cell_top) < kClassSize, 0)) {
           return nullptr;
         }
-        free_lists[kClass] = cell->next;
+        class_top[kClass] = cell_top + kClassSize;
         bytes_allocated += kClassSize;
-        return &cell->header;
+        return reinterpret_cast<ObjectHeader*>(cell_top);
       }
       if (__builtin_expect(static_cast<size_t>(limit - top) < kCellSize, 0)) return nullptr;
       ObjectHeader* header = reinterpret_cast<ObjectHeader*>(top);

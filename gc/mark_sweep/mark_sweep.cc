@@ -32,36 +32,74 @@ ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allow
                                                 size_t* allocated) {
   int size_class = SizeClassIndexDynamic(cell_size);
   GCLAB_DCHECK(size_class >= 0, "AllocateSmall called for a large cell");
-  if (kSizeClasses[size_class] > allowed) return nullptr;
-  FreeCell*& list = alloc_.free_lists[size_class];
-  if (list == nullptr && !Refill(size_class)) return nullptr;
-  FreeCell* cell = list;
-  list = cell->next;
-  *allocated = kSizeClasses[size_class];
-  return &cell->header;
+  const uint32_t size = kSizeClasses[size_class];
+  if (size > allowed) return nullptr;
+  // The fast path's two sources, then a refill; a refilled page offers at least one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    FreeCell*& list = alloc_.free_lists[size_class];
+    if (list != nullptr) {
+      FreeCell* cell = list;
+      list = cell->next;
+      *allocated = size;
+      return &cell->header;
+    }
+    char*& top = alloc_.class_top[size_class];
+    if (static_cast<size_t>(alloc_.class_end[size_class] - top) >= size) {
+      auto* header = reinterpret_cast<ObjectHeader*>(top);
+      top += size;
+      *allocated = size;
+      return header;
+    }
+    if (attempt == 0 && !Refill(size_class)) return nullptr;
+  }
+  return nullptr;
 }
 
 bool MarkSweepCollector::Refill(int size_class) {
-  // The allocator emptied the list it held: that page is full now.
+  // The allocator used up the list and the tail of the page it held: that page is
+  // full now.
   size_t& current = allocating_page_[size_class];
-  if (current != kNoPage) pages_[current].free_cells = 0;
-  current = kNoPage;
+  if (current != kNoPage) {
+    Page& page = pages_[current];
+    page.frontier = page.cells();
+    page.free_cells = 0;
+    current = kNoPage;
+  }
   std::vector<size_t>& candidates = available_[size_class];
   while (!candidates.empty()) {
     size_t index = candidates.back();
     candidates.pop_back();
-    Page& page = pages_[index];
-    if (page.free_list != nullptr) {
-      alloc_.free_lists[size_class] = std::exchange(page.free_list, nullptr);
-      current = index;
+    const Page& page = pages_[index];
+    if (page.free_list != nullptr || page.frontier < page.cells()) {
+      HandOut(index);
       return true;
     }
   }
   size_t index;
   if (!TakeEmptyPage(&index)) return false;
-  alloc_.free_lists[size_class] = FormatPage(index, size_class);
-  current = index;
+  InitPage(index, size_class);
+  HandOut(index);
   return true;
+}
+
+void MarkSweepCollector::HandOut(size_t index) {
+  Page& page = pages_[index];
+  const int c = page.size_class;
+  allocating_page_[c] = index;
+  alloc_.free_lists[c] = std::exchange(page.free_list, nullptr);
+  char* start = PageStart(index);
+  alloc_.class_top[c] = start + size_t{page.frontier} * page.cell_size;
+  alloc_.class_end[c] = start + size_t{page.cells()} * page.cell_size;
+}
+
+uint32_t MarkSweepCollector::Frontier(size_t index) const {
+  const Page& page = pages_[index];
+  if (page.size_class >= 0 && allocating_page_[page.size_class] == index) {
+    return static_cast<uint32_t>(
+        static_cast<size_t>(alloc_.class_top[page.size_class] - PageStart(index)) /
+        page.cell_size);
+  }
+  return page.frontier;
 }
 
 bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
@@ -85,7 +123,7 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
   return false;
 }
 
-FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
+void MarkSweepCollector::InitPage(size_t index, int size_class) {
   Page& page = pages_[index];
   page.size_class = static_cast<int16_t>(size_class);
   if (!page.committed) ++committed_pages_;
@@ -93,19 +131,9 @@ FreeCell* MarkSweepCollector::FormatPage(size_t index, int size_class) {
   page.free_list = nullptr;
   page.has_finalizers = false;
   page.live_cells = 0;
-  const uint32_t cell_size = kSizeClasses[size_class];
-  page.cell_size = cell_size;
-  const size_t cells = kPageSize / cell_size;
-  page.free_cells = static_cast<uint32_t>(cells);
-  char* start = PageStart(index);
-  FreeCell* head = nullptr;
-  for (size_t i = cells; i-- > 0;) {
-    auto* cell = reinterpret_cast<FreeCell*>(start + i * cell_size);
-    cell->header.word = 0;
-    cell->next = head;
-    head = cell;
-  }
-  return head;
+  page.cell_size = kSizeClasses[size_class];
+  page.free_cells = page.cells();
+  page.frontier = 0;
 }
 
 void MarkSweepCollector::Prepare() {
@@ -116,10 +144,13 @@ void MarkSweepCollector::Prepare() {
     if (current != kNoPage) {
       uint32_t n = 0;
       for (FreeCell* cell = alloc_.free_lists[c]; cell != nullptr; cell = cell->next) ++n;
-      pages_[current].free_cells = n;
+      Page& page = pages_[current];
+      page.frontier = Frontier(current);
+      page.free_cells = n + (page.cells() - page.frontier);
     }
     current = kNoPage;
     alloc_.free_lists[c] = nullptr;
+    alloc_.class_top[c] = alloc_.class_end[c] = nullptr;
   }
   for (std::vector<size_t>& list : available_) list.clear();
   for (size_t i = 0; i < fresh_pages_; ++i) {
@@ -211,7 +242,7 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
   SweepResult result;
   Page& page = pages_[index];
   const uint32_t cell_size = page.cell_size;
-  const size_t cells = kPageSize / cell_size;
+  const size_t cells = page.cells();
   if (page.live_cells == cells) return result;  // entirely live: nothing to do
   char* start = PageStart(index);
   const uint64_t* marks = MarkBits(index);
@@ -227,8 +258,9 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
     result.freed_objects += dead;
   } else {
     FreeCell* head = nullptr;
-    // Backwards, so that the free list comes out in address order.
-    for (size_t i = cells; i-- > 0;) {
+    // Backwards, so that the free list comes out in address order. Cells past the
+    // frontier were never allocated; the allocator bumps through them later.
+    for (size_t i = page.frontier; i-- > 0;) {
       if (marked(i)) continue;
       auto* cell = reinterpret_cast<FreeCell*>(start + i * cell_size);
       ObjectHeader& header = cell->header;
@@ -249,7 +281,7 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
     page.size_class = -1;
     page.free_list = nullptr;
     empty_pages_.push_back(index);
-  } else if (page.free_list != nullptr) {
+  } else if (page.free_list != nullptr || page.frontier < cells) {
     available_[page.size_class].push_back(index);
   }
   return result;
@@ -290,6 +322,7 @@ bool MarkSweepCollector::Contains(const void* payload) const {
     if (page.size_class < 0) return false;
     size_t in_page = offset % kPageSize;
     if (in_page % page.cell_size != sizeof(ObjectHeader)) return false;
+    if (in_page / page.cell_size >= Frontier(offset / kPageSize)) return false;
     return !ObjectHeader::FromPayload(payload)->is_free();
   }
   return large_.Contains(payload);
@@ -301,7 +334,8 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, s
     if (page.size_class < 0) continue;
     const uint32_t cell_size = page.cell_size;
     char* start = PageStart(i);
-    for (size_t c = 0; c < kPageSize / cell_size; ++c) {
+    const uint32_t frontier = Frontier(i);
+    for (size_t c = 0; c < frontier; ++c) {
       auto* header = reinterpret_cast<ObjectHeader*>(start + c * cell_size);
       if (!header->is_free()) f(header, cell_size);
     }

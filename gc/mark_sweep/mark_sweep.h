@@ -70,6 +70,11 @@ class MarkSweepCollector final : public Collector {
     // Cells not allocated. Exact except for the one page per size class whose free
     // list the allocator holds (allocating_page_), settled in Prepare().
     uint32_t free_cells = 0;
+    // Cells [0, frontier) have been allocated at some point and have valid headers;
+    // the rest have never been used and are bump-allocated. For the page the
+    // allocator holds, the live frontier is its class_top (see Frontier()).
+    uint32_t frontier = 0;
+    uint32_t cells() const { return static_cast<uint32_t>(kPageSize / cell_size); }
   };
   static constexpr size_t kNoPage = ~size_t{0};
 
@@ -88,7 +93,10 @@ class MarkSweepCollector final : public Collector {
   GCLAB_INLINE bool Mark(const void* payload);
   bool Refill(int size_class);
   bool TakeEmptyPage(size_t* index);
-  FreeCell* FormatPage(size_t index, int size_class);
+  void InitPage(size_t index, int size_class);
+  // Hands page `index` to the allocator: its free list, then its unused tail.
+  void HandOut(size_t index);
+  uint32_t Frontier(size_t index) const;
   SweepResult SweepPage(size_t index);
 
   VirtualMemory memory_;
