@@ -50,6 +50,9 @@ class CycleContext {
   // A visitor that marks like MarkSlot, for tracing through an object's own fields.
   Visitor& marking_visitor();
 
+  // True when this collection may have moved objects (address-keyed tables rehash).
+  bool moves_objects() const;
+
  private:
   void* CurrentAddressUntyped(void* payload) const;
   internal::Collector& collector_;

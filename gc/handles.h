@@ -20,7 +20,11 @@
 // a Persistent inside a heap object: that object would keep its target alive forever
 // (use a Member).
 //
-// Both are updated when a moving collector moves their object. Debug builds stop with
+// WeakPersistent<T> is the weak counterpart of Persistent (a weak root): it does not
+// keep its object alive and reads null once a collection has found the object
+// unreachable, in the same collection that clears every other weak reference to it.
+//
+// All are updated when a moving collector moves their object. Debug builds stop with
 // a message when a Local is used after its scope closed or after its heap was
 // destroyed; a Persistent used after its heap was destroyed always stops.
 #ifndef GCLAB_GC_HANDLES_H_
@@ -116,32 +120,33 @@ class EscapableHandleScope {
   HandleScope scope_;
 };
 
-template <typename T>
-class Persistent : private internal::PersistentNode {
+// Persistent (kWeak = false) and WeakPersistent (true): one implementation, two lists.
+template <typename T, bool kWeak>
+class BasicPersistent : private internal::PersistentNode {
  public:
-  Persistent() = default;
-  Persistent(std::nullptr_t) {}  // NOLINT
-  Persistent(Heap& heap, T* object) { Set(heap, object); }
-  Persistent(Heap& heap, const Local<T>& handle) { Set(heap, handle.Get()); }
-  Persistent(const Persistent& other) { CopyFrom(other); }
-  Persistent& operator=(const Persistent& other) {
+  BasicPersistent() = default;
+  BasicPersistent(std::nullptr_t) {}  // NOLINT
+  BasicPersistent(Heap& heap, T* object) { Set(heap, object); }
+  BasicPersistent(Heap& heap, const Local<T>& handle) { Set(heap, handle.Get()); }
+  BasicPersistent(const BasicPersistent& other) { CopyFrom(other); }
+  BasicPersistent& operator=(const BasicPersistent& other) {
     if (this != &other) {
       Unlink();
       CopyFrom(other);
     }
     return *this;
   }
-  ~Persistent() = default;  // PersistentNode unlinks
+  ~BasicPersistent() = default;  // PersistentNode unlinks
 
   // Points the handle at `object` (may be null) in `heap`.
   void Set(Heap& heap, T* object) {
     CheckUsable();
     Unlink();
     raw_ = object;
-    if (object != nullptr) Link(&heap.persistents_);
+    if (object != nullptr) Link(kWeak ? &heap.weak_persistents_ : &heap.persistents_);
   }
   // Re-points a handle that already belongs to a heap (or clears it with null).
-  Persistent& operator=(T* object) {
+  BasicPersistent& operator=(T* object) {
     CheckUsable();
     if (object == nullptr) {
       Reset();
@@ -152,7 +157,7 @@ class Persistent : private internal::PersistentNode {
     }
     return *this;
   }
-  Persistent& operator=(const Local<T>& handle) { return *this = handle.Get(); }
+  BasicPersistent& operator=(const Local<T>& handle) { return *this = handle.Get(); }
   void Reset() {
     CheckUsable();
     Unlink();
@@ -168,13 +173,18 @@ class Persistent : private internal::PersistentNode {
   explicit operator bool() const { return Get() != nullptr; }
 
  private:
-  void CopyFrom(const Persistent& other) {
+  void CopyFrom(const BasicPersistent& other) {
     other.CheckUsable();
     orphaned_ = false;
     raw_ = other.raw_;
     if (other.list_ != nullptr) Link(other.list_);
   }
 };
+
+template <typename T>
+using Persistent = BasicPersistent<T, false>;
+template <typename T>
+using WeakPersistent = BasicPersistent<T, true>;
 
 template <typename T, typename... Args>
 Local<T> Heap::New(Args&&... args) {

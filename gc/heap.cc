@@ -69,6 +69,7 @@ absl::Status HeapImpl::Init() {
     return absl::InvalidArgumentError("gclab: unknown collector kind");
   }
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
+  collector_->set_ephemeron_algorithm(options_.ephemeron_algorithm);
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
   SetBudget(options_.policy->InitialBudget(options_.heap_limit));
   return absl::OkStatus();
@@ -164,7 +165,23 @@ void HeapImpl::VisitRoots(Visitor& visitor) {
     if (*slot != nullptr) visitor.VisitSlot(slot);
   });
   heap_.persistents_.ForEachSlot([&](void** slot) { visitor.VisitSlot(slot); });
+  for (void*& object : kept_) visitor.VisitSlot(&object);
   for (CollectionHook* hook : hooks_) hook->TraceRoots(visitor);
+}
+
+void HeapImpl::RunWeakFixpoint(CycleContext& context) {
+  for (bool progress = true; progress;) {
+    progress = collector_->ProcessEphemeronsNaive();
+    for (CollectionHook* hook : hooks_) progress |= hook->ProcessWeak(context);
+    collector_->Drain();
+  }
+}
+
+void HeapImpl::Keep(void* object) {
+  GCLAB_CHECK(!in_collection_, "KeepDuringJob during a collection");
+  GCLAB_DCHECK(collector_->Contains(object),
+               "KeepDuringJob(%p): not a live object of this heap", object);
+  kept_.push_back(object);
 }
 
 void HeapImpl::Collect(CollectionReason reason) {
@@ -183,6 +200,7 @@ void HeapImpl::Collect(CollectionReason reason) {
   PhaseTimer timer(cycle.phases);
 
   timer.Start(Phase::kPrepare);
+  collector_->ResetWeakState();
   collector_->Prepare();
 
   timer.Start(Phase::kMark);
@@ -192,17 +210,18 @@ void HeapImpl::Collect(CollectionReason reason) {
 
   CycleContext context(*collector_);
   timer.Start(Phase::kWeak);
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (CollectionHook* hook : hooks_) progress |= hook->ProcessWeak(context);
-    collector_->Drain();
-  }
+  RunWeakFixpoint(context);
 
   timer.Start(Phase::kFinalize);
   for (CollectionHook* hook : hooks_) hook->ProcessFinalization(context);
   collector_->Drain();
+  RunWeakFixpoint(context);  // what finalization kept alive may be ephemeron keys
 
   timer.Start(Phase::kClearWeak);
+  heap_.weak_persistents_.ForEachSlot([&](void** slot) {
+    *slot = collector_->IsAlive(*slot) ? collector_->CurrentAddress(*slot) : nullptr;
+  });
+  collector_->ClearWeakReferences(context);
   for (CollectionHook* hook : hooks_) hook->ClearWeak(context);
 
   SamplePeakCommitted();  // both spaces of a copying collector are in use now
@@ -213,6 +232,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   SweepResult swept = collector_->Sweep();
   cycle.freed_bytes = swept.freed_bytes;
   cycle.freed_objects = swept.freed_objects;
+  cycle.ephemerons_resolved = collector_->ephemerons_resolved();
+  cycle.ephemeron_passes = collector_->ephemeron_passes();
 
   stats_.collections = cycle.number;
   stats_.bytes_freed += swept.freed_bytes;
@@ -333,6 +354,8 @@ void CycleContext::MarkSlot(void** slot) {
 
 Visitor& CycleContext::marking_visitor() { return collector_.marking_visitor(); }
 
+bool CycleContext::moves_objects() const { return collector_.moves_objects(); }
+
 absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(HeapOptions options) {
   std::unique_ptr<Heap> heap(new Heap());
   heap->impl_ = std::make_unique<internal::HeapImpl>(*heap, std::move(options));
@@ -397,6 +420,14 @@ void Heap::set_out_of_memory_handler(OutOfMemoryHandler handler) {
 }
 
 void Heap::AddCollectionHook(CollectionHook* hook) { impl_->AddHook(hook); }
+
+void Heap::KeepDuringJob(void* object) {
+  if (object != nullptr) impl_->Keep(object);
+}
+
+void Heap::ClearKeptObjects() { impl_->ClearKept(); }
+
+size_t Heap::kept_object_count() const { return impl_->kept_count(); }
 
 void Heap::RemoveCollectionHook(CollectionHook* hook) { impl_->RemoveHook(hook); }
 

@@ -74,6 +74,16 @@ absl::StatusOr<CollectorKind> ParseCollectorKind(std::string_view name);
 // Every collector, for tests and benchmarks that run on all of them.
 const std::vector<CollectorKind>& AllCollectors();
 
+// How ephemerons are resolved (weak/ephemeron_table.h). Both give the same result.
+enum class EphemeronAlgorithm {
+  // Pending ephemerons are indexed by key and resolved when the key is reached:
+  // linear in ephemerons plus objects.
+  kIndexed,
+  // Rescan every unresolved ephemeron until a pass resolves none: quadratic in the
+  // worst case; kept for experiments that compare the two.
+  kNaiveFixpoint,
+};
+
 struct HeapOptions {
   CollectorKind collector = CollectorKind::kMarkSweep;
   // Hard cap on the bytes of objects (headers included) the heap may hold. The
@@ -83,10 +93,13 @@ struct HeapOptions {
   std::shared_ptr<TriggerPolicy> policy;
   // Run the heap verifier after every collection (always on in GCLAB_DEBUG builds).
   bool verify_after_collection = internal::kDebugChecks;
+  EphemeronAlgorithm ephemeron_algorithm = EphemeronAlgorithm::kIndexed;
 };
 
 template <typename T>
 class Local;
+template <typename T, bool kWeak>
+class BasicPersistent;
 
 namespace internal {
 class HeapImpl;
@@ -142,9 +155,17 @@ class Heap {
   void AddCollectionHook(CollectionHook* hook);
   void RemoveCollectionHook(CollectionHook* hook);
 
+  // ECMA-262's AddToKeptObjects / ClearKeptObjects: an object kept during the current
+  // job is a root until the host ends the job with ClearKeptObjects(). WeakRef::Deref
+  // and WeakRef's creation keep their target (weak/weak_ref.h).
+  void KeepDuringJob(void* object);
+  void ClearKeptObjects();
+  size_t kept_object_count() const;
+
   // Number of live Local slots and Persistent handles (for tests and leak hunting).
   size_t local_handle_count() const { return handles_.size(); }
   size_t persistent_handle_count() const { return persistents_.size(); }
+  size_t weak_persistent_handle_count() const { return weak_persistents_.size(); }
 
   internal::HeapImpl& impl() { return *impl_; }
 
@@ -152,8 +173,8 @@ class Heap {
   friend class internal::HeapImpl;
   template <typename T>
   friend class Local;
-  template <typename T>
-  friend class Persistent;
+  template <typename T, bool kWeak>
+  friend class BasicPersistent;
   friend class HandleScope;
   friend class EscapableHandleScope;
 
@@ -173,6 +194,7 @@ class Heap {
   internal::AllocationState alloc_;
   internal::HandleArea handles_;
   internal::PersistentList persistents_;
+  internal::PersistentList weak_persistents_;
   int constructing_ = 0;        // constructors of heap objects running now
   bool track_finalizable_ = false;
   uint64_t id_ = 0;

@@ -1,4 +1,5 @@
-// gclab: Member<T>, a traced reference from one heap object to another.
+// gclab: Member<T> and WeakMember<T>, traced references from one heap object to
+// another.
 //
 // A garbage-collected object names the objects it references in `Member<T>` fields and
 // reports them from its `Trace(Visitor&)` method. Collectors read and, when they move
@@ -7,11 +8,16 @@
 //
 //   class Node : public gclab::GarbageCollected<Node> {
 //    public:
-//     void Trace(gclab::Visitor& v) const { v.Trace(next); }
-//     gclab::Member<Node> next;
+//     void Trace(gclab::Visitor& v) const { v.Trace(next); v.Trace(cache); }
+//     gclab::Member<Node> next;       // keeps its target alive
+//     gclab::WeakMember<Node> cache;  // does not; null once the target dies
 //   };
 //
-// A Member is a plain pointer in size and cost. It is valid only inside an object that
+// A WeakMember does not keep its target alive. When a collection finds the target
+// unreachable through strong references, every WeakMember, WeakPersistent and WeakRef
+// to it is cleared to null in that same collection (gc/DESIGN.md, [cycle.clear]).
+//
+// Both are a plain pointer in size and cost. They are valid only inside an object that
 // lives in a gclab heap: a Member on the C++ stack or in a malloc'ed struct is not a
 // root; use `Local<T>` or `Persistent<T>` (handles.h) there. A Member must point into
 // the heap that holds its owner; debug builds stop with a message at the next
@@ -28,27 +34,31 @@ class Visitor;
 template <typename T>
 class Local;
 
-template <typename T>
-class Member {
+// One template, two kinds of reference (as cppgc's BasicMember): kWeak decides only how
+// Visitor::Trace reports the field.
+template <typename T, bool kWeak>
+class BasicMember {
  public:
-  Member() = default;
-  Member(std::nullptr_t) {}  // NOLINT: implicit like a pointer
-  Member(T* object) : raw_(object) {}  // NOLINT: implicit like a pointer
+  BasicMember() = default;
+  BasicMember(std::nullptr_t) {}  // NOLINT: implicit like a pointer
+  BasicMember(T* object) : raw_(object) {}  // NOLINT: implicit like a pointer
+  template <typename U, bool kOtherWeak,
+            typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
+  BasicMember(const BasicMember<U, kOtherWeak>& other)  // NOLINT
+      : raw_(static_cast<T*>(other.Get())) {}
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  Member(const Member<U>& other) : raw_(static_cast<T*>(other.Get())) {}  // NOLINT
-  template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  Member(const Local<U>& handle) : raw_(static_cast<T*>(handle.Get())) {}  // NOLINT
+  BasicMember(const Local<U>& handle) : raw_(static_cast<T*>(handle.Get())) {}  // NOLINT
 
-  Member& operator=(T* object) {
+  BasicMember& operator=(T* object) {
     raw_ = object;
     return *this;
   }
-  Member& operator=(std::nullptr_t) {
+  BasicMember& operator=(std::nullptr_t) {
     raw_ = nullptr;
     return *this;
   }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  Member& operator=(const Local<U>& handle) {
+  BasicMember& operator=(const Local<U>& handle) {
     raw_ = static_cast<T*>(handle.Get());
     return *this;
   }
@@ -64,6 +74,11 @@ class Member {
   // Stored untyped so that collectors can rewrite it through a void** slot.
   void* raw_ = nullptr;
 };
+
+template <typename T>
+using Member = BasicMember<T, false>;
+template <typename T>
+using WeakMember = BasicMember<T, true>;
 
 }  // namespace gclab
 

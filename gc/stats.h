@@ -58,6 +58,8 @@ struct CycleStatistics {
   size_t live_objects = 0;
   size_t freed_bytes = 0;    // bytes of objects reclaimed by this cycle
   size_t freed_objects = 0;
+  size_t ephemerons_resolved = 0;  // ephemerons whose key was found alive
+  size_t ephemeron_passes = 0;     // naive fixpoint passes (0 for the indexed algorithm)
   PhaseTimes phases;
   absl::Duration pause;      // == phases.Total()
 };

@@ -4,20 +4,33 @@
 //
 //   void Trace(gclab::Visitor& visitor) const;
 //
-// that calls `visitor.Trace(field)` once for each `Member<T>` field (and for each
-// element of any container of Members it owns). It must report every reference, must
-// not allocate, and must not depend on anything but the object's own fields: a
-// collector may call it on an object that is being copied or that is about to die.
+// that reports each reference it holds, once per collection:
+//
+//   visitor.Trace(member);                   // Member<T>: keeps the target alive
+//   visitor.Trace(weak_member);              // WeakMember<T>: cleared when it dies
+//   visitor.TraceEphemeron(key, value);      // value kept alive only while key is
+//   visitor.RegisterWeakCallback(&F, this);  // F(context, this) after weak clearing
+//
+// It must report every reference, must not allocate, and must not depend on anything
+// but the object's own fields: a collector may call it on an object that is being
+// copied or that is about to die.
 //
 // Collectors, heap verifiers and diagnostic tools implement Visitor; a user only calls
-// it. `VisitSlot` receives the address of the field, so a moving collector can rewrite
-// the field in place.
+// it. The Visit methods receive the address of the field, so a moving collector can
+// rewrite the field in place.
 #ifndef GCLAB_GC_VISITOR_H_
 #define GCLAB_GC_VISITOR_H_
 
 #include "gc/member.h"
 
 namespace gclab {
+
+class CycleContext;
+
+// Called in the ClearWeak phase of a collection in which `object` survived, with the
+// object's current address; weak fields it reported are already cleared or updated.
+// For containers of weak references (tables) that must drop their dead entries.
+using WeakCallback = void (*)(CycleContext& context, void* object);
 
 class Visitor {
  public:
@@ -28,9 +41,37 @@ class Visitor {
     if (member.raw_ != nullptr) VisitSlot(const_cast<void**>(&member.raw_));
   }
 
+  template <typename T>
+  void Trace(const WeakMember<T>& member) {
+    if (member.raw_ != nullptr) VisitWeakSlot(const_cast<void**>(&member.raw_));
+  }
+
+  // An ephemeron: `value` is reachable through this pair only while `key` is reachable
+  // some other way. When the key dies, both fields are cleared.
+  template <typename K, typename V>
+  void TraceEphemeron(const WeakMember<K>& key, const Member<V>& value) {
+    if (key.raw_ != nullptr) {
+      VisitEphemeron(const_cast<void**>(&key.raw_), const_cast<void**>(&value.raw_));
+    }
+  }
+
+  void RegisterWeakCallback(WeakCallback callback, const void* object) {
+    VisitWeakCallback(callback, const_cast<void*>(object));
+  }
+
   // `*slot` is a non-null pointer to the payload of a heap object. Implementations may
   // overwrite `*slot` (a moving collector stores the new address there).
   virtual void VisitSlot(void** slot) = 0;
+  // A weak reference. The default, for visitors that check rather than collect,
+  // treats it like a strong one.
+  virtual void VisitWeakSlot(void** slot) { VisitSlot(slot); }
+  // An ephemeron; `*key_slot` is non-null, `*value_slot` may be null. The default
+  // visits both fields.
+  virtual void VisitEphemeron(void** key_slot, void** value_slot) {
+    VisitWeakSlot(key_slot);
+    if (*value_slot != nullptr) VisitSlot(value_slot);
+  }
+  virtual void VisitWeakCallback(WeakCallback, void*) {}
 };
 
 }  // namespace gclab

@@ -11,9 +11,16 @@
 //   2. marking_visitor()  the heap visits every root slot with it
 //   3. Drain()            transitive closure; called again after each hook marks
 //   4. IsAlive(), CurrentAddress()   valid from here to the end of Sweep()
-//   5. Sweep()            reclaim; afterwards marks are clear and every object live
-//   6. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
+//   5. ClearWeakReferences()  weak slots, ephemerons and weak callbacks (shared code)
+//   6. Sweep()            reclaim; afterwards marks are clear and every object live
+//   7. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
 //                         the next allocation budget `b` will need
+//
+// Weak references are one mechanism for every collector: the collectors' marking
+// visitors derive from CollectorVisitor, which records weak slots, ephemerons and weak
+// callbacks here, and a collector calls NoteKeyReached() when it reaches an object
+// whose header has the pending-key bit (mark-sweep when it traces it, semispace when it
+// copies it), and ResolveReachedKeys() from its Drain loop.
 #ifndef GCLAB_GC_INTERNAL_COLLECTOR_H_
 #define GCLAB_GC_INTERNAL_COLLECTOR_H_
 
@@ -22,7 +29,10 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "gc/heap.h"
 #include "gc/internal/allocation_state.h"
@@ -74,7 +84,31 @@ class Collector {
   size_t marked_bytes() const { return marked_bytes_; }
   size_t marked_objects() const { return marked_objects_; }
 
+  // --- Weak references and ephemerons (collector.cc), the same for every collector.
+  void set_ephemeron_algorithm(EphemeronAlgorithm algorithm) { algorithm_ = algorithm; }
+  // Prepare phase.
+  void ResetWeakState();
+  void RecordWeakSlot(void** slot) { weak_slots_.push_back(slot); }
+  void RecordWeakCallback(WeakCallback callback, void* object) {
+    weak_callbacks_.push_back({callback, object});
+  }
+  void RecordEphemeron(void** key_slot, void** value_slot);
+  // Weak phase, naive algorithm: one pass over the unresolved ephemerons; true if it
+  // resolved any (the heap then drains and calls again).
+  bool ProcessEphemeronsNaive();
+  // ClearWeak phase: weak slots updated or cleared, dead ephemerons cleared, weak
+  // callbacks run.
+  void ClearWeakReferences(CycleContext& context);
+  size_t ephemerons_resolved() const { return ephemerons_resolved_; }
+  size_t ephemeron_passes() const { return ephemeron_passes_; }
+
  protected:
+  // `payload` (its address when it became a pending key) has been reached.
+  void NoteKeyReached(void* payload) { reached_keys_.push_back(payload); }
+  bool has_reached_keys() const { return !reached_keys_.empty(); }
+  // Marks the values of the keys noted since the last call. Called from Drain loops.
+  void ResolveReachedKeys();
+
   void ResetMarkCounters() { marked_bytes_ = marked_objects_ = 0; }
   void CountMarked(size_t cell_size) {
     marked_bytes_ += cell_size;
@@ -85,6 +119,40 @@ class Collector {
   LargeObjectSpace large_;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;
+
+ private:
+  struct Ephemeron {
+    void** key_slot;
+    void** value_slot;
+  };
+  void ResolveEphemeron(const Ephemeron& e);
+
+  EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
+  std::vector<void**> weak_slots_;
+  std::vector<std::pair<WeakCallback, void*>> weak_callbacks_;
+  // Indexed: unresolved ephemerons by key (the key's address when recorded).
+  absl::flat_hash_map<void*, std::vector<Ephemeron>> pending_;
+  std::vector<void*> reached_keys_;
+  // Naive: every unresolved ephemeron, in discovery order.
+  std::vector<Ephemeron> unresolved_;
+  size_t ephemerons_resolved_ = 0;
+  size_t ephemeron_passes_ = 0;
+};
+
+// Base of the collectors' marking visitors: the weak parts are shared.
+class CollectorVisitor : public Visitor {
+ public:
+  explicit CollectorVisitor(Collector& collector) : collector_(collector) {}
+  void VisitWeakSlot(void** slot) final { collector_.RecordWeakSlot(slot); }
+  void VisitEphemeron(void** key_slot, void** value_slot) final {
+    collector_.RecordEphemeron(key_slot, value_slot);
+  }
+  void VisitWeakCallback(WeakCallback callback, void* object) final {
+    collector_.RecordWeakCallback(callback, object);
+  }
+
+ private:
+  Collector& collector_;
 };
 
 std::unique_ptr<Collector> CreateCollector(CollectorKind kind, AllocationState& alloc);

@@ -28,6 +28,10 @@ class HeapImpl {
   const HeapOptions& options() const { return options_; }
   bool in_collection() const { return in_collection_; }
 
+  void Keep(void* object);
+  void ClearKept() { kept_.clear(); }
+  size_t kept_count() const { return kept_.size(); }
+
   void AddHook(CollectionHook* hook);
   void RemoveHook(CollectionHook* hook);
   void set_out_of_memory_handler(Heap::OutOfMemoryHandler handler) {
@@ -48,6 +52,9 @@ class HeapImpl {
   ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
   void SetBudget(size_t budget);
   void VisitRoots(Visitor& visitor);
+  // Weak hooks and naive ephemeron passes, each followed by a drain, until none
+  // makes progress.
+  void RunWeakFixpoint(CycleContext& context);
   // Peak memory is sampled where it can grow: slow-path allocations (new pages, new
   // buffers, large objects) and the end of marking.
   void SamplePeakCommitted();
@@ -56,6 +63,7 @@ class HeapImpl {
   HeapOptions options_;
   std::unique_ptr<Collector> collector_;
   std::vector<CollectionHook*> hooks_;
+  std::vector<void*> kept_;  // KeepDuringJob roots
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;

@@ -6,8 +6,9 @@
 //                              ^ pointers held by Member<T>, handles and users
 //
 // The header is one word: the object's TypeInfo*, or, while a copying collection is
-// under way, the forwarding address of its copy with the low bit set. A free cell of
-// the mark-sweep space has a zero word. Everything else a collector needs is kept on
+// under way, the forwarding address of its copy with the low bit set. Bit 1 marks,
+// during a collection, an unreached object that is the key of pending ephemerons. A
+// free cell of the mark-sweep space has a zero word. Everything else a collector needs is kept on
 // the side: the cell size in the TypeInfo (semispace) or the page (mark-sweep), mark
 // bits in page bitmaps (mark-sweep) or a prefix (large objects).
 #ifndef GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
@@ -96,10 +97,15 @@ struct TypeInfoFor {
 
 struct ObjectHeader {
   static constexpr uintptr_t kForwardedTag = 1;
+  static constexpr uintptr_t kEphemeronKeyBit = 2;
+  static constexpr uintptr_t kTagMask = 7;  // TypeInfo is 8-byte aligned
 
-  uintptr_t word;  // const TypeInfo*, forwarding address | kForwardedTag, or 0 (free)
+  uintptr_t word;  // const TypeInfo* | bits, forwarding address | kForwardedTag, or 0
 
-  const TypeInfo* type() const { return reinterpret_cast<const TypeInfo*>(word); }
+  const TypeInfo* type() const { return reinterpret_cast<const TypeInfo*>(word & ~kTagMask); }
+  bool is_pending_key() const { return (word & kEphemeronKeyBit) != 0; }
+  void set_pending_key() { word |= kEphemeronKeyBit; }
+  void clear_pending_key() { word &= ~kEphemeronKeyBit; }
   bool is_free() const { return word == 0; }
   bool is_forwarded() const { return (word & kForwardedTag) != 0; }
   void* forwardee() const { return reinterpret_cast<void*>(word & ~kForwardedTag); }

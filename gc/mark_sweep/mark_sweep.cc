@@ -220,22 +220,29 @@ void MarkSweepCollector::Drain() {
   // (Marking is bounded by cache misses on the objects; the bitmap is hot.)
   constexpr size_t kPrefetchDepth = 8;
   ObjectHeader* fifo[kPrefetchDepth];
-  size_t head = 0;
-  size_t count = 0;
-  for (;;) {
-    while (count < kPrefetchDepth && !worklist_.empty()) {
-      ObjectHeader* header = worklist_.back();
-      worklist_.pop_back();
-      __builtin_prefetch(header);
-      fifo[(head + count) % kPrefetchDepth] = header;
-      ++count;
+  do {
+    size_t head = 0;
+    size_t count = 0;
+    for (;;) {
+      while (count < kPrefetchDepth && !worklist_.empty()) {
+        ObjectHeader* header = worklist_.back();
+        worklist_.pop_back();
+        __builtin_prefetch(header);
+        fifo[(head + count) % kPrefetchDepth] = header;
+        ++count;
+      }
+      if (count == 0) break;
+      ObjectHeader* header = fifo[head];
+      head = (head + 1) % kPrefetchDepth;
+      --count;
+      if (header->is_pending_key()) {
+        header->clear_pending_key();
+        NoteKeyReached(header->payload());
+      }
+      header->type()->trace(header->payload(), visitor_);
     }
-    if (count == 0) break;
-    ObjectHeader* header = fifo[head];
-    head = (head + 1) % kPrefetchDepth;
-    --count;
-    header->type()->trace(header->payload(), visitor_);
-  }
+    ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
+  } while (!worklist_.empty());
 }
 
 SweepResult MarkSweepCollector::SweepPage(size_t index) {

@@ -78,9 +78,9 @@ class MarkSweepCollector final : public Collector {
   };
   static constexpr size_t kNoPage = ~size_t{0};
 
-  class MarkingVisitor final : public Visitor {
+  class MarkingVisitor final : public CollectorVisitor {
    public:
-    explicit MarkingVisitor(MarkSweepCollector& owner) : owner_(owner) {}
+    explicit MarkingVisitor(MarkSweepCollector& owner) : CollectorVisitor(owner), owner_(owner) {}
     void VisitSlot(void** slot) override;
 
    private:

@@ -69,10 +69,15 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
                   payload);
     }
     const size_t size = header->type()->cell_size;
+    const bool pending_key = header->is_pending_key();
     auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
     c.copy_top_ += size;
     CopyObject(copy, header);
     header->set_forwardee(copy->payload());
+    if (pending_key) {
+      copy->clear_pending_key();
+      c.NoteKeyReached(payload);  // pending under its old address
+    }
     c.copied_bytes_ += size;
     c.CountMarked(size);
     *slot = copy->payload();
@@ -88,12 +93,16 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
   if (LargeObjectSpace::Mark(header)) {
     c.CountMarked(LargeObjectSpace::CellSize(header));
+    if (header->is_pending_key()) {
+      header->clear_pending_key();
+      c.NoteKeyReached(payload);
+    }
     c.large_worklist_.push_back(header);
   }
 }
 
 void SemispaceCollector::Drain() {
-  while (scan_ < copy_top_ || !large_worklist_.empty()) {
+  while (scan_ < copy_top_ || !large_worklist_.empty() || has_reached_keys()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
       const TypeInfo* type = header->type();
@@ -105,6 +114,7 @@ void SemispaceCollector::Drain() {
       large_worklist_.pop_back();
       header->type()->trace(header->payload(), visitor_);
     }
+    ResolveReachedKeys();  // copies values of reached ephemeron keys: more to scan
   }
 }
 

@@ -49,9 +49,9 @@ class SemispaceCollector final : public Collector {
   size_t committed_bytes() const override;
 
  private:
-  class CopyingVisitor final : public Visitor {
+  class CopyingVisitor final : public CollectorVisitor {
    public:
-    explicit CopyingVisitor(SemispaceCollector& owner) : owner_(owner) {}
+    explicit CopyingVisitor(SemispaceCollector& owner) : CollectorVisitor(owner), owner_(owner) {}
     void VisitSlot(void** slot) override;
 
    private:

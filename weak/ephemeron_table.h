@@ -1,0 +1,223 @@
+// gclab: WeakMap<K, V> and WeakSet<K>, ephemeron tables with JavaScript's semantics.
+//
+// A WeakMap maps heap objects (keys) to heap objects (values) without keeping the keys
+// alive: each entry is an ephemeron (ephemeron.h), so a value is kept alive by the
+// table only while its key is reachable some other way, and a value that refers to its
+// own key does not keep the key alive. When a key dies, its entry disappears in that
+// collection: `Has` answers false, `size()` drops, and the entry's storage is reclaimed.
+// A WeakSet is the same without values.
+//
+//   gclab::Local<gclab::WeakMap<Node, Info>> map = gclab::WeakMap<Node, Info>::New(heap);
+//   GCLAB_RETURN_IF_ERROR(map->Set(node.Get(), info.Get()));
+//   if (Info* i = map->Get(node.Get())) ...
+//   map->Delete(node.Get());
+//
+// Tables are heap objects: root them with a Local or Persistent, or store them in a
+// Member (a table may be another table's value). Keys are looked up by address; after a
+// collection that moved objects the table re-indexes itself (in the collection, from a
+// weak callback), so lookups keep working under the copying collector.
+//
+// Cost: Get/Has/Set/Delete are a hash lookup. Each collection visits every entry of
+// every live table (linear, see HeapOptions::ephemeron_algorithm) and re-indexes the
+// tables that lost entries or moved. The entry arrays live in malloc'ed memory, not in
+// the heap, and do not count toward the heap limit.
+//
+// Errors: Set with a null key, or with a key or value that is not a live object of the
+// table's heap, is InvalidArgument and changes nothing. Get/Has/Delete with a key from
+// another heap stop with a message in GCLAB_DEBUG builds.
+#ifndef GCLAB_WEAK_EPHEMERON_TABLE_H_
+#define GCLAB_WEAK_EPHEMERON_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "gc/gc.h"
+
+namespace gclab {
+
+namespace weak_internal {
+
+// Entries in a vector, indexed by key address; `Entry` has a `key` WeakMember.
+template <typename Entry>
+class EntryTable {
+ public:
+  Entry* Find(const void* key) {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &entries_[it->second];
+  }
+  const Entry* Find(const void* key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &entries_[it->second];
+  }
+  // Returns the entry for `key`, adding a blank one.
+  Entry& FindOrAdd(void* key) {
+    auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(entries_.size()));
+    if (inserted) {
+      entries_.emplace_back();
+      entries_.back().key = static_cast<decltype(entries_.back().key.Get())>(key);
+    }
+    return entries_[it->second];
+  }
+  bool Remove(const void* key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return false;
+    uint32_t slot = it->second;
+    index_.erase(it);
+    if (slot + 1 != entries_.size()) {
+      entries_[slot] = std::move(entries_.back());
+      index_[entries_[slot].key.Get()] = slot;
+    }
+    entries_.pop_back();
+    return true;
+  }
+  size_t size() const { return entries_.size(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  // After weak clearing: drops entries whose key died, and re-indexes if anything
+  // moved or was dropped.
+  void Compact(bool moved) {
+    size_t kept = 0;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].key) {
+        if (kept != i) entries_[kept] = std::move(entries_[i]);
+        ++kept;
+      }
+    }
+    bool dropped = kept != entries_.size();
+    entries_.resize(kept);
+    if (entries_.capacity() > 64 && entries_.size() < entries_.capacity() / 4) {
+      entries_.shrink_to_fit();
+    }
+    if (!dropped && !moved) return;
+    index_.clear();
+    index_.reserve(entries_.size());
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      index_.emplace(entries_[i].key.Get(), static_cast<uint32_t>(i));
+    }
+  }
+
+ private:
+  std::vector<Entry> entries_;
+  absl::flat_hash_map<const void*, uint32_t> index_;
+};
+
+inline absl::Status CheckTableArgument(Heap& heap, const void* object, const char* what) {
+  if (object == nullptr) {
+    return absl::InvalidArgumentError(absl::StrFormat("gclab: a table %s must not be null", what));
+  }
+  if (!heap.Contains(object)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gclab: table %s %p is not a live object of the table's heap", what, object));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weak_internal
+
+template <typename K, typename V>
+class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
+ public:
+  static Local<WeakMap> New(Heap& heap) { return heap.New<WeakMap>(heap); }
+  explicit WeakMap(Heap& heap) : heap_(&heap) {}
+
+  V* Get(const K* key) const {
+    CheckKey(key);
+    const Entry* e = table_.Find(key);
+    return e == nullptr ? nullptr : e->value.Get();
+  }
+  bool Has(const K* key) const {
+    CheckKey(key);
+    return table_.Find(key) != nullptr;
+  }
+  // Adds or replaces the entry for `key`. `value` may be null.
+  absl::Status Set(K* key, V* value) {
+    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
+    if (value != nullptr) {
+      if (absl::Status s = weak_internal::CheckTableArgument(*heap_, value, "value"); !s.ok()) {
+        return s;
+      }
+    }
+    table_.FindOrAdd(key).value = value;
+    return absl::OkStatus();
+  }
+  // Removes the entry for `key`; true if there was one.
+  bool Delete(const K* key) {
+    CheckKey(key);
+    return table_.Remove(key);
+  }
+  size_t size() const { return table_.size(); }
+
+  void Trace(Visitor& visitor) const {
+    for (const Entry& e : table_.entries()) visitor.TraceEphemeron(e.key, e.value);
+    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
+  }
+
+ private:
+  struct Entry {
+    WeakMember<K> key;
+    Member<V> value;
+  };
+  static void AfterWeakClearing(CycleContext& context, void* self) {
+    static_cast<WeakMap*>(self)->table_.Compact(context.moves_objects());
+  }
+  void CheckKey(const K* key) const {
+    GCLAB_DCHECK(key == nullptr || heap_->Contains(key),
+                 "WeakMap used with key %p, which is not a live object of its heap",
+                 static_cast<const void*>(key));
+  }
+
+  Heap* heap_;
+  weak_internal::EntryTable<Entry> table_;
+};
+
+template <typename K>
+class WeakSet final : public GarbageCollected<WeakSet<K>> {
+ public:
+  static Local<WeakSet> New(Heap& heap) { return heap.New<WeakSet>(heap); }
+  explicit WeakSet(Heap& heap) : heap_(&heap) {}
+
+  absl::Status Add(K* key) {
+    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
+    table_.FindOrAdd(key);
+    return absl::OkStatus();
+  }
+  bool Has(const K* key) const {
+    CheckKey(key);
+    return table_.Find(key) != nullptr;
+  }
+  bool Delete(const K* key) {
+    CheckKey(key);
+    return table_.Remove(key);
+  }
+  size_t size() const { return table_.size(); }
+
+  void Trace(Visitor& visitor) const {
+    for (const Entry& e : table_.entries()) visitor.Trace(e.key);
+    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
+  }
+
+ private:
+  struct Entry {
+    WeakMember<K> key;
+  };
+  static void AfterWeakClearing(CycleContext& context, void* self) {
+    static_cast<WeakSet*>(self)->table_.Compact(context.moves_objects());
+  }
+  void CheckKey(const K* key) const {
+    GCLAB_DCHECK(key == nullptr || heap_->Contains(key),
+                 "WeakSet used with key %p, which is not a live object of its heap",
+                 static_cast<const void*>(key));
+  }
+
+  Heap* heap_;
+  weak_internal::EntryTable<Entry> table_;
+};
+
+}  // namespace gclab
+
+#endif  // GCLAB_WEAK_EPHEMERON_TABLE_H_
