@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Summarize gc_benchmarks' Google Benchmark JSON output as a readable table.
+"""Summarize gc_benchmarks' (or weak_benchmarks') Google Benchmark JSON output as a
+readable table.
 
 Usage:
   gc_benchmarks --benchmark_out=run.json        # JSON is the default file format
@@ -32,6 +33,9 @@ BASELINES = {
     "boehm": "Boehm",
     "new-delete": "new/delete",
     "bump-pointer": "bump",
+    # weak_benchmarks
+    "shared_ptr": "shared_ptr",
+    "flat_hash_map": "flat_hash_map",
 }
 
 TIME_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}

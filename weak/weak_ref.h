@@ -40,10 +40,11 @@ class WeakRef final : public GarbageCollected<WeakRef<T>> {
       return absl::InvalidArgumentError(absl::StrFormat(
           "gclab: WeakRef target %p is not a live object of this heap", target));
     }
+    EscapableHandleScope scope(heap);
     Local<T> rooted(heap, target);  // the allocation below may move it
     Local<WeakRef> ref = heap.New<WeakRef>(heap, rooted);
     heap.KeepDuringJob(rooted.Get());
-    return ref;
+    return scope.Escape(ref);
   }
   static absl::StatusOr<Local<WeakRef>> Create(Heap& heap, const Local<T>& target) {
     return Create(heap, target.Get());
