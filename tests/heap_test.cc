@@ -469,6 +469,17 @@ TEST_P(HeapTest, ContainsKnowsHeapObjects) {
   Local<Node> foreign = other->New<Node>(2);
   EXPECT_TRUE(heap().Contains(n.Get()));
   EXPECT_TRUE(heap().Contains(big.Get()));
+  // Interior pointers are not objects, on any collector.
+  Local<Blob<100>> medium = heap().New<Blob<100>>(2u);
+  for (size_t offset : {8, 16, 24, 64}) {
+    EXPECT_FALSE(heap().Contains(reinterpret_cast<char*>(medium.Get()) + offset)) << offset;
+  }
+  EXPECT_FALSE(heap().Contains(reinterpret_cast<char*>(big.Get()) + 16));
+  EXPECT_TRUE(heap().Contains(medium.Get()));
+  heap().CollectGarbage();
+  EXPECT_TRUE(heap().Contains(medium.Get()));
+  EXPECT_TRUE(heap().Contains(n.Get()));
+  EXPECT_FALSE(heap().Contains(reinterpret_cast<char*>(medium.Get()) + 16));
   EXPECT_FALSE(heap().Contains(&on_stack));
   EXPECT_FALSE(heap().Contains(nullptr));
   EXPECT_FALSE(heap().Contains(foreign.Get()));

@@ -242,6 +242,16 @@ TEST_P(WeakTest, WeakMapGetSetHasDelete) {
   alignas(16) static char not_an_object[64];
   EXPECT_EQ(map->Set(reinterpret_cast<Key*>(not_an_object + 8), va.Get()).code(),
             absl::StatusCode::kInvalidArgument);
+  // A pointer into the middle of a heap object is not a key.
+  Local<Value> big = heap().New<Value>(5);
+  EXPECT_EQ(map->Set(reinterpret_cast<Key*>(reinterpret_cast<char*>(big.Get()) + 8), va.Get())
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WeakRef<Key>::Create(heap(), reinterpret_cast<Key*>(
+                                             reinterpret_cast<char*>(big.Get()) + 8))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   auto other = Make();
   HandleScope other_scope(*other);
   Local<Value> foreign = other->New<Value>(1);

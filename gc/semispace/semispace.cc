@@ -1,6 +1,7 @@
 #include "gc/semispace/semispace.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "gc/internal/check.h"
 
@@ -12,10 +13,14 @@ SemispaceCollector::SemispaceCollector(AllocationState& alloc)
 }
 
 absl::Status SemispaceCollector::Init(size_t heap_limit) {
-  for (VirtualMemory& space : spaces_) {
+  for (int i = 0; i < 2; ++i) {
     auto memory = VirtualMemory::Reserve(heap_limit, kOsPageSize);
     if (!memory.ok()) return memory.status();
-    space = std::move(*memory);
+    spaces_[i] = std::move(*memory);
+    auto bitmap = VirtualMemory::Reserve(heap_limit / kAllocationGranule / 8 + 8, kOsPageSize);
+    if (!bitmap.ok()) return bitmap.status();
+    start_bitmaps_[i] = std::move(*bitmap);
+    indexed_top_[i] = spaces_[i].base();
   }
   if constexpr (kDebugChecks) {
     VirtualMemory::Protect(from_space().base(), from_space().size(), false);
@@ -152,7 +157,26 @@ SweepResult SemispaceCollector::Sweep() {
   result.freed_bytes = from_used - copied_bytes_;
   result += large_.Sweep();
   alloc_.top = alloc_.limit = alloc_.counted_top = copy_top_;
+  ResetObjectStarts(1 - to_index_);  // the old half's objects are gone
   return result;
+}
+
+void SemispaceCollector::ResetObjectStarts(int space) {
+  size_t granules = static_cast<size_t>(indexed_top_[space] - spaces_[space].base()) /
+                    kAllocationGranule;
+  std::memset(start_bitmaps_[space].base(), 0, (granules + 63) / 64 * sizeof(uint64_t));
+  indexed_top_[space] = spaces_[space].base();
+}
+
+void SemispaceCollector::IndexObjectStarts() const {
+  const VirtualMemory& space = to_space();
+  auto* bits = reinterpret_cast<uint64_t*>(start_bitmaps_[to_index_].base());
+  char*& p = indexed_top_[to_index_];
+  while (p < alloc_.top) {
+    size_t granule = static_cast<size_t>(p - space.base()) / kAllocationGranule;
+    bits[granule / 64] |= uint64_t{1} << (granule % 64);
+    p += reinterpret_cast<ObjectHeader*>(p)->type()->cell_size;
+  }
 }
 
 void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
@@ -175,8 +199,15 @@ void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
 
 bool SemispaceCollector::Contains(const void* payload) const {
   if (to_space().Contains(payload)) {
-    return static_cast<const char*>(payload) < alloc_.top &&
-           reinterpret_cast<uintptr_t>(payload) % kAllocationGranule == 0;
+    const char* header = static_cast<const char*>(payload) - kHeaderSize;
+    if (header < to_space().base() || static_cast<const char*>(payload) >= alloc_.top ||
+        reinterpret_cast<uintptr_t>(payload) % kAllocationGranule != 0) {
+      return false;
+    }
+    IndexObjectStarts();
+    size_t granule = static_cast<size_t>(header - to_space().base()) / kAllocationGranule;
+    auto* bits = reinterpret_cast<const uint64_t*>(start_bitmaps_[to_index_].base());
+    return (bits[granule / 64] >> (granule % 64)) & 1;
   }
   return large_.Contains(payload);
 }

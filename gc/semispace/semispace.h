@@ -64,7 +64,15 @@ class SemispaceCollector final : public Collector {
   const VirtualMemory& from_space() const { return spaces_[1 - to_index_]; }
   char* to_end() const { return to_space().base() + to_space().size(); }
 
+  // Object starts of each half, one bit per granule, filled in lazily by Contains()
+  // (which must reject interior pointers) by walking the objects allocated since the
+  // last call; each object is walked at most once per cycle.
+  void IndexObjectStarts() const;
+  void ResetObjectStarts(int space);
+
   VirtualMemory spaces_[2];
+  VirtualMemory start_bitmaps_[2];
+  mutable char* indexed_top_[2] = {nullptr, nullptr};
   int to_index_ = 0;
   char* from_top_ = nullptr;    // end of the objects in from-space during a cycle
   char* copy_top_ = nullptr;    // next free byte in to-space while copying
