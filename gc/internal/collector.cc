@@ -2,6 +2,8 @@
 // [cycle.weak] and [cycle.clear]).
 #include "gc/internal/collector.h"
 
+#include <algorithm>
+
 #include "gc/collection_hook.h"
 
 namespace gclab::internal {
@@ -9,7 +11,10 @@ namespace gclab::internal {
 void Collector::ResetWeakState() {
   weak_slots_.clear();
   weak_callbacks_.clear();
-  pending_.clear();
+  pending_pool_.clear();
+  pending_heads_.clear();
+  pending_heads_.reserve(last_pending_keys_);
+  last_pending_keys_ = 0;
   reached_keys_.clear();
   unresolved_.clear();
   ephemerons_resolved_ = 0;
@@ -35,9 +40,16 @@ void Collector::RecordEphemeron(void** key_slot, void** value_slot) {
   }
   // Pending until the key is reached. The header bit lets the collector notice that
   // without a lookup per object it marks.
-  auto [it, inserted] = pending_.try_emplace(key);
-  if (inserted) ObjectHeader::FromPayload(key)->set_pending_key();
-  it->second.push_back(e);
+  const auto index = static_cast<uint32_t>(pending_pool_.size());
+  auto [it, inserted] = pending_heads_.try_emplace(key, index);
+  if (inserted) {
+    ObjectHeader::FromPayload(key)->set_pending_key();
+    pending_pool_.push_back({e, kNoPending});
+    last_pending_keys_ = std::max(last_pending_keys_, pending_heads_.size());
+  } else {
+    pending_pool_.push_back({e, it->second});
+    it->second = index;
+  }
 }
 
 void Collector::ResolveReachedKeys() {
@@ -45,11 +57,15 @@ void Collector::ResolveReachedKeys() {
   while (!reached_keys_.empty()) {
     void* key = reached_keys_.back();
     reached_keys_.pop_back();
-    auto it = pending_.find(key);
-    if (it == pending_.end()) continue;
-    std::vector<Ephemeron> entries = std::move(it->second);
-    pending_.erase(it);
-    for (const Ephemeron& e : entries) ResolveEphemeron(e);
+    auto it = pending_heads_.find(key);
+    if (it == pending_heads_.end()) continue;
+    uint32_t index = it->second;
+    pending_heads_.erase(it);
+    while (index != kNoPending) {
+      const Pending p = pending_pool_[index];
+      ResolveEphemeron(p.e);
+      index = p.next;
+    }
   }
 }
 
@@ -81,8 +97,10 @@ void Collector::ClearWeakReferences(CycleContext& context) {
     *e.key_slot = nullptr;
     *e.value_slot = nullptr;
   };
-  for (auto& [key, entries] : pending_) {
-    for (const Ephemeron& e : entries) clear(e);
+  for (const auto& [key, head] : pending_heads_) {
+    for (uint32_t index = head; index != kNoPending; index = pending_pool_[index].next) {
+      clear(pending_pool_[index].e);
+    }
   }
   for (const Ephemeron& e : unresolved_) clear(e);
   for (const auto& [callback, object] : weak_callbacks_) callback(context, object);

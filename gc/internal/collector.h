@@ -125,13 +125,23 @@ class Collector {
     void** key_slot;
     void** value_slot;
   };
+  // An unresolved ephemeron in the indexed algorithm: chained per key by index.
+  struct Pending {
+    Ephemeron e;
+    uint32_t next;
+  };
+  static constexpr uint32_t kNoPending = ~uint32_t{0};
   void ResolveEphemeron(const Ephemeron& e);
 
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
   std::vector<void**> weak_slots_;
   std::vector<std::pair<WeakCallback, void*>> weak_callbacks_;
-  // Indexed: unresolved ephemerons by key (the key's address when recorded).
-  absl::flat_hash_map<void*, std::vector<Ephemeron>> pending_;
+  // Indexed: unresolved ephemerons in one pool, chained per key; the map holds the
+  // head of each key's chain (under the key's address when recorded). Both keep their
+  // capacity, or are reserved to the last cycle's size, so a cycle does not regrow them.
+  std::vector<Pending> pending_pool_;
+  absl::flat_hash_map<void*, uint32_t> pending_heads_;
+  size_t last_pending_keys_ = 0;
   std::vector<void*> reached_keys_;
   // Naive: every unresolved ephemeron, in discovery order.
   std::vector<Ephemeron> unresolved_;
