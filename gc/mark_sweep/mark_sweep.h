@@ -4,7 +4,7 @@
 // (gc/internal/size_classes.h); large objects live in the shared large-object space.
 // Allocation pops a cell from a per-class free list, inlined in the caller.
 //
-// Marking uses a side bitmap per page (one bit per 16-byte granule) and an explicit
+// Marking uses a side bitmap per page (one bit per 8-byte granule) and an explicit
 // worklist, never recursing on the C stack: deciding whether an object is marked
 // touches only the bitmap, and the object itself is read once, when it is traced
 // (and prefetched when it is queued). Each page counts its marked cells, so the eager
