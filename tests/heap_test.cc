@@ -13,12 +13,6 @@
 namespace gclab::testing {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
 class HeapTest : public ::testing::TestWithParam<CollectorKind> {
  protected:
   void SetUp() override { heap_ = MakeHeap(GetParam()); }

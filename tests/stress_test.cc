@@ -234,11 +234,7 @@ class StressTest : public ::testing::TestWithParam<CollectorKind> {};
 TEST_P(StressTest, RandomMutationsMatchOracle) {
   std::vector<uint64_t> seeds = {1, 2, 3, 20261121};
   if (const char* env = std::getenv("GCLAB_STRESS_SEED")) seeds = {std::strtoull(env, nullptr, 10)};
-#if defined(__SANITIZE_ADDRESS__)
-  const int kSteps = 60'000;
-#else
-  const int kSteps = 150'000;
-#endif
+  const int kSteps = kSanitized ? 60'000 : 150'000;
   for (uint64_t seed : seeds) {
     SCOPED_TRACE("GCLAB_STRESS_SEED=" + std::to_string(seed));
     Stress stress(GetParam(), seed);

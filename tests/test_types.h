@@ -11,6 +11,13 @@
 
 namespace gclab::testing {
 
+// Under AddressSanitizer the largest tests shrink so the suite stays quick.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // A binary node carrying a value, for lists, trees and cycles.
 class Node : public GarbageCollected<Node> {
  public:

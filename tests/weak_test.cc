@@ -14,12 +14,6 @@
 namespace gclab::testing {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
 class Key : public GarbageCollected<Key> {
  public:
   explicit Key(int id) : id(id) {}
