@@ -218,9 +218,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   RunWeakFixpoint(context);  // what finalization kept alive may be ephemeron keys
 
   timer.Start(Phase::kClearWeak);
-  heap_.weak_persistents_.ForEachSlot([&](void** slot) {
-    *slot = collector_->IsAlive(*slot) ? collector_->CurrentAddress(*slot) : nullptr;
-  });
+  // Weak roots follow the same rule as weak fields: one place clears or updates them.
+  heap_.weak_persistents_.ForEachSlot([&](void** slot) { collector_->RecordWeakSlot(slot); });
   collector_->ClearWeakReferences(context);
   for (CollectionHook* hook : hooks_) hook->ClearWeak(context);
 

@@ -117,6 +117,13 @@ inline absl::Status CheckTableArgument(Heap& heap, const void* object, const cha
   return absl::OkStatus();
 }
 
+// Lookups with another heap's key are a bug (the answer would silently be "absent").
+inline void DCheckTableKey(Heap& heap, const void* key, const char* table) {
+  GCLAB_DCHECK(key == nullptr || heap.Contains(key),
+               "%s used with key %p, which is not a live object of its heap", table, key);
+  (void)heap, (void)key, (void)table;
+}
+
 }  // namespace weak_internal
 
 template <typename K, typename V>
@@ -165,11 +172,7 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakMap*>(self)->table_.Compact(context.moves_objects());
   }
-  void CheckKey(const K* key) const {
-    GCLAB_DCHECK(key == nullptr || heap_->Contains(key),
-                 "WeakMap used with key %p, which is not a live object of its heap",
-                 static_cast<const void*>(key));
-  }
+  void CheckKey(const K* key) const { weak_internal::DCheckTableKey(*heap_, key, "WeakMap"); }
 
   Heap* heap_;
   weak_internal::EntryTable<Entry> table_;
@@ -208,11 +211,7 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakSet*>(self)->table_.Compact(context.moves_objects());
   }
-  void CheckKey(const K* key) const {
-    GCLAB_DCHECK(key == nullptr || heap_->Contains(key),
-                 "WeakSet used with key %p, which is not a live object of its heap",
-                 static_cast<const void*>(key));
-  }
+  void CheckKey(const K* key) const { weak_internal::DCheckTableKey(*heap_, key, "WeakSet"); }
 
   Heap* heap_;
   weak_internal::EntryTable<Entry> table_;

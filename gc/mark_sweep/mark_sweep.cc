@@ -164,15 +164,11 @@ void MarkSweepCollector::Prepare() {
 }
 
 GCLAB_INLINE bool MarkSweepCollector::Mark(const void* payload) {
-  size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
-                  sizeof(ObjectHeader);
-  size_t index = offset / kPageSize;
-  size_t granule = (offset % kPageSize) / kAllocationGranule;
-  uint64_t& word = MarkBits(index)[granule / 64];
-  uint64_t bit = uint64_t{1} << (granule % 64);
-  if (word & bit) return false;
-  word |= bit;
-  Page& page = pages_[index];
+  MarkBit mark = MarkBitOf(payload);
+  if (*mark.word & mark.bit) return false;
+  *mark.word |= mark.bit;
+  Page& page = pages_[static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) /
+                      kPageSize];
   ++page.live_cells;
   marked_bytes_ += page.cell_size;
   marked_objects_ += 1;
@@ -183,10 +179,8 @@ bool MarkSweepCollector::IsAlive(const void* payload) const {
   if (!memory_.Contains(payload)) {
     return LargeObjectSpace::IsMarked(ObjectHeader::FromPayload(payload));
   }
-  size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
-                  sizeof(ObjectHeader);
-  size_t granule = (offset % kPageSize) / kAllocationGranule;
-  return (MarkBits(offset / kPageSize)[granule / 64] >> (granule % 64)) & 1;
+  MarkBit mark = MarkBitOf(payload);
+  return (*mark.word & mark.bit) != 0;
 }
 
 void MarkSweepCollector::RegisterFinalizable(void* payload) {
@@ -252,10 +246,9 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
   const size_t cells = page.cells();
   if (page.live_cells == cells) return result;  // entirely live: nothing to do
   char* start = PageStart(index);
-  const uint64_t* marks = MarkBits(index);
   auto marked = [&](size_t cell) {
-    size_t granule = cell * cell_size / kAllocationGranule;
-    return (marks[granule / 64] >> (granule % 64)) & 1;
+    MarkBit mark = MarkBitAt(index, cell * cell_size);
+    return (*mark.word & mark.bit) != 0;
   };
   if (page.live_cells == 0 && !page.has_finalizers) {
     // Entirely dead and nothing to destroy: the page goes back to the pool untouched

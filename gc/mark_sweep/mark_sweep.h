@@ -89,6 +89,20 @@ class MarkSweepCollector final : public Collector {
 
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
   uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
+  // The bitmap word and bit of the cell starting `in_page` bytes into page `index`.
+  struct MarkBit {
+    uint64_t* word;
+    uint64_t bit;
+  };
+  MarkBit MarkBitAt(size_t index, size_t in_page) const {
+    size_t granule = in_page / kAllocationGranule;
+    return {MarkBits(index) + granule / 64, uint64_t{1} << (granule % 64)};
+  }
+  MarkBit MarkBitOf(const void* payload) const {
+    size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
+                    kHeaderSize;
+    return MarkBitAt(offset / kPageSize, offset % kPageSize);
+  }
   // Sets the mark of the small object at `payload`; true if it was clear.
   GCLAB_INLINE bool Mark(const void* payload);
   bool Refill(int size_class);
