@@ -265,7 +265,12 @@ void HeapImpl::Collect(CollectionReason reason) {
   stats_.last_cycle = cycle;
   in_collection_ = false;
 
-  for (CollectionHook* hook : hooks_) hook->AfterCollection();
+  // AfterCollection may run user code (finalization callbacks) that adds or removes
+  // hooks, or collects again: iterate over a copy.
+  std::vector<CollectionHook*> hooks = hooks_;
+  for (CollectionHook* hook : hooks) {
+    if (std::find(hooks_.begin(), hooks_.end(), hook) != hooks_.end()) hook->AfterCollection();
+  }
 }
 
 const HeapStatistics& HeapImpl::UpdatedStats() {
@@ -281,6 +286,28 @@ void HeapImpl::AddHook(CollectionHook* hook) {
   GCLAB_CHECK(std::find(hooks_.begin(), hooks_.end(), hook) == hooks_.end(),
               "a collection hook was added twice");
   hooks_.push_back(hook);
+}
+
+HeapAttachment* HeapImpl::attachment(const void* key) const {
+  for (const auto& [k, value] : attachments_) {
+    if (k == key) return value.get();
+  }
+  return nullptr;
+}
+
+void HeapImpl::set_attachment(const void* key, std::unique_ptr<HeapAttachment> value) {
+  GCLAB_CHECK(attachment(key) == nullptr, "a heap attachment was set twice under one key");
+  GCLAB_CHECK(value != nullptr, "a heap attachment must not be null");
+  attachments_.emplace_back(key, std::move(value));
+}
+
+void HeapImpl::DestroyAttachments() {
+  // Last set, first destroyed; one attachment's destructor may still use an earlier one.
+  while (!attachments_.empty()) {
+    std::unique_ptr<HeapAttachment> last = std::move(attachments_.back().second);
+    attachments_.pop_back();
+    last.reset();
+  }
 }
 
 void HeapImpl::RemoveHook(CollectionHook* hook) {
@@ -380,6 +407,7 @@ Heap::~Heap() {
     absl::MutexLock lock(&internal::live_heaps_mutex);
     if (internal::live_heaps != nullptr) internal::live_heaps->erase(id_);
   }
+  if (impl_ != nullptr) impl_->DestroyAttachments();
   persistents_.OrphanAll();
   // Destroy every remaining object that has a destructor.
   if (impl_ != nullptr) {
@@ -425,6 +453,12 @@ void Heap::KeepDuringJob(void* object) {
 }
 
 void Heap::ClearKeptObjects() { impl_->ClearKept(); }
+
+HeapAttachment* Heap::attachment(const void* key) const { return impl_->attachment(key); }
+
+void Heap::set_attachment(const void* key, std::unique_ptr<HeapAttachment> value) {
+  impl_->set_attachment(key, std::move(value));
+}
 
 size_t Heap::kept_object_count() const { return impl_->kept_count(); }
 

@@ -101,6 +101,14 @@ class Local;
 template <typename T, bool kWeak>
 class BasicPersistent;
 
+// Per-heap state of a subsystem built on the heap (finalization's queue keeps its
+// registries and scheduler in one). The heap owns it and destroys it first, before any
+// object, when the heap is destroyed.
+class HeapAttachment {
+ public:
+  virtual ~HeapAttachment() = default;
+};
+
 namespace internal {
 class HeapImpl;
 }
@@ -161,6 +169,11 @@ class Heap {
   void KeepDuringJob(void* object);
   void ClearKeptObjects();
   size_t kept_object_count() const;
+
+  // The attachment stored under `key` (any address unique to the subsystem), or null.
+  HeapAttachment* attachment(const void* key) const;
+  // Stores `value` under `key`; stopping with a message if the key is taken.
+  void set_attachment(const void* key, std::unique_ptr<HeapAttachment> value);
 
   // Number of live Local slots and Persistent handles (for tests and leak hunting).
   size_t local_handle_count() const { return handles_.size(); }

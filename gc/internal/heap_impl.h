@@ -32,6 +32,10 @@ class HeapImpl {
   void ClearKept() { kept_.clear(); }
   size_t kept_count() const { return kept_.size(); }
 
+  HeapAttachment* attachment(const void* key) const;
+  void set_attachment(const void* key, std::unique_ptr<HeapAttachment> value);
+  void DestroyAttachments();
+
   void AddHook(CollectionHook* hook);
   void RemoveHook(CollectionHook* hook);
   void set_out_of_memory_handler(Heap::OutOfMemoryHandler handler) {
@@ -63,6 +67,7 @@ class HeapImpl {
   HeapOptions options_;
   std::unique_ptr<Collector> collector_;
   std::vector<CollectionHook*> hooks_;
+  std::vector<std::pair<const void*, std::unique_ptr<HeapAttachment>>> attachments_;
   std::vector<void*> kept_;  // KeepDuringJob roots
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;

@@ -1,0 +1,368 @@
+// gclab: FinalizationRegistry<H>, a JavaScript-style FinalizationRegistry.
+//
+// A registry is a heap object with a cleanup callback. `Register(target, held, token)`
+// asks: when `target` dies, call the callback with `held`. The target is held weakly;
+// the held value is held strongly (it must outlive the target to be delivered); the
+// optional unregister token is held weakly, and `Unregister(token)` removes every
+// registration made with it.
+//
+//   using Held = gclab::FinalizationRegistry<Socket>;   // the held value is a Socket*
+//   gclab::Local<Held> registry = Held::Create(heap, [](gclab::Local<Socket> socket) {
+//     socket->Close();            // runs later, outside the collector
+//   });
+//   absl::Status s = registry->Register(connection.Get(), socket.Get(), connection.Get());
+//   ...
+//   absl::StatusOr<bool> removed = registry->Unregister(connection.Get());
+//
+// `H` is either a heap class (the held value is an `H*`, traced, and the callback gets
+// a `Local<H>`) or any movable value type (stored in the registry, moved into the
+// callback). The callback returns void or absl::Status.
+//
+// When does the callback run? After a collection finds the target dead, whenever the
+// heap's finalization scheduler decides (scheduler.h): at the end of that collection,
+// when the host pumps its jobs, in a random order after random delays, or never. Code
+// must not depend on the timing or the order; run it under RandomizedScheduler.
+//
+// No resurrection, by construction: the callback receives the held value, never the
+// target. By the time any callback for a dead target can run, every weak reference to
+// that target (WeakRef, WeakMember, WeakPersistent, ephemeron tables' keys) has been
+// cleared in the collection that found it dead; WeakMap entries keyed by it are gone.
+// The held value is alive until delivered, and so are ephemeron entries keyed by it.
+// A held value that references the target keeps the target alive forever: don't.
+//
+// Each registration is delivered at most once; Unregister after the target died but
+// before delivery prevents the delivery. A registry that is itself collected delivers
+// nothing more. Errors, after which nothing is registered: a null target or one that is
+// not a live object of this heap; the target as its own held value; a held value or
+// token that is not a live object of this heap. All are InvalidArgument.
+#ifndef GCLAB_FINALIZATION_REGISTRY_H_
+#define GCLAB_FINALIZATION_REGISTRY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "finalization/queue.h"
+#include "gc/gc.h"
+
+namespace gclab {
+
+namespace finalization_internal {
+// Registrations hold targets and tokens of any heap type; they are stored untyped.
+struct AnyObject;
+}  // namespace finalization_internal
+
+template <typename H>
+class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<H>> {
+  static constexpr bool kHeapHeld = IsGarbageCollectedType<H>::value;
+
+ public:
+  // What Register takes and what the callback receives.
+  using Held = std::conditional_t<kHeapHeld, H*, H>;
+  using HeldArg = std::conditional_t<kHeapHeld, Local<H>, H>;
+  using Cleanup = std::function<absl::Status(HeldArg)>;
+
+  // A new registry in `heap`, with a callback returning absl::Status or void.
+  template <typename F>
+  static Local<FinalizationRegistry> Create(Heap& heap, F&& cleanup) {
+    Cleanup wrapped;
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, HeldArg>>) {
+      wrapped = [f = std::forward<F>(cleanup)](HeldArg held) mutable {
+        f(std::move(held));
+        return absl::OkStatus();
+      };
+    } else {
+      wrapped = std::forward<F>(cleanup);
+    }
+    FinalizationQueue& queue = FinalizationQueue::For(heap);
+    Local<FinalizationRegistry> registry =
+        heap.New<FinalizationRegistry>(heap, queue, std::move(wrapped));
+    registry->id_ = queue.AddRegistry(registry.Get(), &kOps);
+    return registry;
+  }
+
+  // Registers `target`. `token` (optional) is any live heap object, often the target
+  // itself, to pass to Unregister later.
+  absl::Status Register(const void* target, Held held, const void* token = nullptr) {
+    CheckNotStale("Register");
+    if (target == nullptr) {
+      return absl::InvalidArgumentError(
+          "gclab: FinalizationRegistry::Register: the target must not be null");
+    }
+    if (!heap_->Contains(target)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: FinalizationRegistry::Register: the target %p is not a live object of the "
+          "registry's heap",
+          target));
+    }
+    if constexpr (kHeapHeld) {
+      if (static_cast<const void*>(held) == target) {
+        return absl::InvalidArgumentError(
+            "gclab: FinalizationRegistry::Register: the target must not be its own held "
+            "value (the registry holds it strongly, so it could never die)");
+      }
+      if (held != nullptr && !heap_->Contains(held)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "gclab: FinalizationRegistry::Register: the held value %p is not a live object "
+            "of the registry's heap",
+            static_cast<const void*>(held)));
+      }
+    }
+    if (token != nullptr && !heap_->Contains(token)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: FinalizationRegistry::Register: unusable unregister token %p: a token must "
+          "be a live object of the registry's heap (or null for none)",
+          token));
+    }
+    uint32_t index = AllocateSlot();
+    Slot& slot = slots_[index];
+    slot.state = kRegistered;
+    slot.target = Untyped(target);
+    if constexpr (kHeapHeld) {
+      slot.held = held;
+    } else {
+      slot.held.emplace(std::move(held));
+    }
+    if (token != nullptr) {
+      slot.token = Untyped(token);
+      slot.has_token = true;
+      LinkToken(index);
+    }
+    ++registered_;
+    ++queue_->mutable_stats().registered;
+    return absl::OkStatus();
+  }
+
+  // Removes every registration made with `token`, whether its target is alive or dead
+  // and not yet delivered. True if there was any. A null token, or one that is not a
+  // live object of this heap, is InvalidArgument.
+  absl::StatusOr<bool> Unregister(const void* token) {
+    CheckNotStale("Unregister");
+    if (token == nullptr || !heap_->Contains(token)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: FinalizationRegistry::Unregister: unusable token %p: not a live object of "
+          "the registry's heap",
+          token));
+    }
+    auto it = token_heads_.find(token);
+    if (it == token_heads_.end()) return false;
+    uint32_t index = it->second;
+    token_heads_.erase(it);
+    uint64_t removed = 0;
+    while (index != kNone) {
+      uint32_t next = slots_[index].token_next;
+      slots_[index].token_prev = slots_[index].token_next = kNone;  // the chain is gone
+      FreeSlot(index);
+      ++removed;
+      index = next;
+    }
+    queue_->mutable_stats().unregistered += removed;
+    return true;
+  }
+
+  // Registrations whose target is alive (as of the last collection).
+  size_t registered() const { return registered_; }
+  // Registrations whose target died, waiting for their callback.
+  size_t pending_delivery() const { return ready_; }
+  // The registry's id in its heap's queue (Delivery::registry).
+  uint32_t id() const { return id_; }
+
+  void Trace(Visitor& visitor) const {
+    for (const Slot& slot : slots_) {
+      if (slot.state == kFree) continue;
+      visitor.Trace(slot.target);
+      visitor.Trace(slot.token);
+      if constexpr (kHeapHeld) visitor.Trace(slot.held);
+    }
+    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
+  }
+
+  // For Heap::New; use Create.
+  FinalizationRegistry(Heap& heap, FinalizationQueue& queue, Cleanup cleanup)
+      : heap_(&heap), queue_(&queue), cleanup_(std::make_shared<Cleanup>(std::move(cleanup))) {}
+
+ private:
+  using AnyObject = finalization_internal::AnyObject;
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  enum State : uint8_t { kFree, kRegistered, kReady };
+  struct Slot {
+    WeakMember<AnyObject> target;  // null once the target died
+    WeakMember<AnyObject> token;   // null for none, or once the token died
+    std::conditional_t<kHeapHeld, Member<H>, std::optional<H>> held;
+    uint32_t generation = 0;
+    uint32_t token_prev = kNone;
+    uint32_t token_next = kNone;  // also the free list's link
+    State state = kFree;
+    bool has_token = false;  // tells a token that died from no token
+  };
+
+  // `registry->Register(target, heap.New<...>())` may read `registry` before the
+  // allocation moves it: the call would then go to the old copy and be lost. A moving
+  // collector's old copy is not an object of the heap any more, so this catches it.
+  void CheckNotStale(const char* what) const {
+    GCLAB_CHECK(!heap_->moves_objects() || heap_->Contains(this),
+                "FinalizationRegistry::%s called through a stale pointer %p: the registry "
+                "moved in an allocation made after the pointer was read (allocate the "
+                "arguments into Locals first)",
+                what, static_cast<const void*>(this));
+  }
+
+  static AnyObject* Untyped(const void* p) {
+    return static_cast<AnyObject*>(const_cast<void*>(p));
+  }
+
+  uint32_t AllocateSlot() {
+    if (free_head_ != kNone) {
+      uint32_t index = free_head_;
+      free_head_ = slots_[index].token_next;
+      slots_[index].token_next = kNone;
+      return index;
+    }
+    GCLAB_CHECK(slots_.size() < kNone, "a FinalizationRegistry holds 2^32 registrations");
+    slots_.emplace_back();
+    return static_cast<uint32_t>(slots_.size() - 1);
+  }
+
+  void FreeSlot(uint32_t index) {
+    Slot& slot = slots_[index];
+    if (slot.state == kRegistered) --registered_;
+    if (slot.state == kReady) --ready_;
+    UnlinkToken(index);
+    slot.target = nullptr;
+    slot.token = nullptr;
+    slot.has_token = false;
+    if constexpr (kHeapHeld) {
+      slot.held = nullptr;
+    } else {
+      slot.held.reset();
+    }
+    slot.state = kFree;
+    ++slot.generation;
+    slot.token_next = free_head_;
+    free_head_ = index;
+  }
+
+  void LinkToken(uint32_t index) {
+    Slot& slot = slots_[index];
+    auto [it, inserted] = token_heads_.try_emplace(slot.token.Get(), index);
+    slot.token_prev = kNone;
+    slot.token_next = kNone;
+    if (!inserted) {
+      slot.token_next = it->second;
+      slots_[it->second].token_prev = index;
+      it->second = index;
+    }
+  }
+
+  void UnlinkToken(uint32_t index) {
+    Slot& slot = slots_[index];
+    if (!slot.has_token) return;
+    if (slot.token_prev != kNone) {
+      slots_[slot.token_prev].token_next = slot.token_next;
+    } else {
+      auto it = token_heads_.find(slot.token.Get());
+      if (it != token_heads_.end() && it->second == index) {
+        if (slot.token_next == kNone) {
+          token_heads_.erase(it);
+        } else {
+          it->second = slot.token_next;
+        }
+      }
+    }
+    if (slot.token_next != kNone) slots_[slot.token_next].token_prev = slot.token_prev;
+    slot.token_prev = slot.token_next = kNone;
+  }
+
+  // ClearWeak phase: targets that died have been cleared to null. Each becomes a
+  // delivery; tokens are re-indexed if objects moved or a token died.
+  static void AfterWeakClearing(CycleContext& context, void* self) {
+    auto* registry = static_cast<FinalizationRegistry*>(self);
+    bool reindex = context.moves_objects() && !registry->token_heads_.empty();
+    std::vector<Slot>& slots = registry->slots_;
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+      Slot& slot = slots[i];
+      if (slot.state == kFree) continue;
+      if (slot.state == kRegistered && !slot.target) {
+        slot.state = kReady;
+        --registry->registered_;
+        ++registry->ready_;
+        registry->queue_->NoteDead(registry->id_, i, slot.generation);
+      }
+      if (slot.has_token && !slot.token) {
+        slot.has_token = false;  // the token died: nobody can unregister this any more
+        reindex = true;          // and its map entry names a dead address
+      }
+    }
+    if (!reindex) return;
+    // A token's map entry is keyed by its old address (or a dead one): rebuild.
+    registry->token_heads_.clear();
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+      Slot& slot = slots[i];
+      if (slot.state == kFree) continue;
+      slot.token_prev = slot.token_next = kNone;
+      if (slot.token) registry->LinkToken(i);
+    }
+  }
+
+  static finalization_internal::RunResult Run(void* self, const Delivery& d,
+                                              absl::Status* status) {
+    auto* registry = static_cast<FinalizationRegistry*>(self);
+    if (!registry->IsReady(d)) return finalization_internal::RunResult::kStale;
+    Slot& slot = registry->slots_[d.slot];
+    // Take the held value and free the slot before the callback: it may unregister,
+    // register (reusing the slot), collect, or move this registry.
+    HeldArg held = TakeHeld(*registry->heap_, slot);
+    registry->FreeSlot(d.slot);
+    std::shared_ptr<Cleanup> cleanup = registry->cleanup_;
+    *status = (*cleanup)(std::move(held));
+    return finalization_internal::RunResult::kRan;
+  }
+
+  static bool Drop(void* self, const Delivery& d, const void** held_object) {
+    auto* registry = static_cast<FinalizationRegistry*>(self);
+    if (!registry->IsReady(d)) return false;
+    if constexpr (kHeapHeld) *held_object = registry->slots_[d.slot].held.Get();
+    registry->FreeSlot(d.slot);
+    return true;
+  }
+
+  bool IsReady(const Delivery& d) const {
+    return d.slot < slots_.size() && slots_[d.slot].state == kReady &&
+           slots_[d.slot].generation == d.generation;
+  }
+
+  static HeldArg TakeHeld(Heap& heap, Slot& slot) {
+    if constexpr (kHeapHeld) {
+      return Local<H>(heap, slot.held.Get());
+    } else {
+      return std::move(*slot.held);
+    }
+  }
+
+  static constexpr finalization_internal::RegistryOps kOps = {&Run, &Drop};
+
+  Heap* heap_;
+  FinalizationQueue* queue_;
+  // Shared so that a callback running while a collection moves the registry keeps
+  // its own copy alive.
+  std::shared_ptr<Cleanup> cleanup_;
+  uint32_t id_ = 0;
+  std::vector<Slot> slots_;
+  uint32_t free_head_ = kNone;
+  size_t registered_ = 0;
+  size_t ready_ = 0;
+  absl::flat_hash_map<const void*, uint32_t> token_heads_;
+};
+
+}  // namespace gclab
+
+#endif  // GCLAB_FINALIZATION_REGISTRY_H_
