@@ -52,14 +52,26 @@ uint32_t FinalizationQueue::AddRegistry(void* registry,
                                         const finalization_internal::RegistryOps* ops) {
   GCLAB_CHECK(next_registry_id_ != 0, "more than 2^32 finalization registries in one heap");
   uint32_t id = next_registry_id_++;
+  cached_id_ = 0;  // the map may rehash
   registries_.emplace(id, Registry{registry, ops});
   return id;
+}
+
+const FinalizationQueue::Registry* FinalizationQueue::FindRegistry(uint32_t id) {
+  if (id != cached_id_) {
+    auto it = registries_.find(id);
+    if (it == registries_.end()) return nullptr;
+    cached_id_ = id;
+    cached_ = &it->second;
+  }
+  return cached_;
 }
 
 void FinalizationQueue::ClearWeak(CycleContext& context) {
   // Registries' weak callbacks have run (they precede the hooks' ClearWeak): their dead
   // targets are in found_. Now forget the registries that died themselves, and follow
   // the ones that moved.
+  cached_id_ = 0;
   for (auto it = registries_.begin(); it != registries_.end();) {
     if (context.IsAlive(it->second.payload)) {
       it->second.payload = context.CurrentAddress(it->second.payload);
@@ -75,7 +87,8 @@ void FinalizationQueue::AfterCollection() {
   stats_.found_dead += found_.size();
   if (!found_.empty()) {
     scheduler_->Enqueue(found_);
-    found_.clear();
+    GCLAB_CHECK(found_.empty(), "the %s finalization scheduler's Enqueue left deliveries behind",
+                std::string(scheduler_->name()).c_str());
   }
   RunTurn(Turn::kAfterCollection);
 }
@@ -108,16 +121,22 @@ size_t FinalizationQueue::RunTurn(Turn turn) {
     turn = Turn::kAfterCollection;
   }
   in_turn_ = false;
+  // A burst of millions of deaths leaves large buffers behind; give them back.
+  for (std::vector<Delivery>* v : {&run_, &drop_, &found_}) {
+    if (v->capacity() > (size_t{1} << 16) && v->size() < v->capacity() / 4) {
+      std::vector<Delivery>().swap(*v);
+    }
+  }
   return ran;
 }
 
 bool FinalizationQueue::RunOne(const Delivery& d) {
-  auto it = registries_.find(d.registry);
-  if (it == registries_.end()) {
+  const Registry* found = FindRegistry(d.registry);
+  if (found == nullptr) {
     ++stats_.cancelled;  // the registry was collected
     return false;
   }
-  Registry registry = it->second;
+  const Registry registry = *found;  // a collection in the callback may change the map
   absl::Status status;
   finalization_internal::RunResult result;
   {
@@ -146,13 +165,13 @@ bool FinalizationQueue::RunOne(const Delivery& d) {
 }
 
 void FinalizationQueue::DropOne(const Delivery& d) {
-  auto it = registries_.find(d.registry);
-  if (it == registries_.end()) {
+  const Registry* registry = FindRegistry(d.registry);
+  if (registry == nullptr) {
     ++stats_.cancelled;
     return;
   }
   const void* held = nullptr;
-  if (!it->second.ops->drop(it->second.payload, d, &held)) {
+  if (!registry->ops->drop(registry->payload, d, &held)) {
     ++stats_.cancelled;
     return;
   }

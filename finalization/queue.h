@@ -111,6 +111,8 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
   // --- For FinalizationRegistry (registry.h).
   uint32_t AddRegistry(void* registry, const finalization_internal::RegistryOps* ops);
   // From a registry's weak callback: registration (slot, generation) has a dead target.
+  // A registry about to report up to `n` deaths: one allocation instead of doublings.
+  void ReserveDead(size_t n) { found_.reserve(found_.size() + n); }
   void NoteDead(uint32_t registry, uint32_t slot, uint32_t generation) {
     found_.push_back({registry, slot, generation, next_sequence_++});
   }
@@ -123,6 +125,10 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
   void ClearWeak(CycleContext& context) override;
   void AfterCollection() override;
 
+  struct Registry;
+  // The registry with this id, or null if it was collected. Cached: deliveries come
+  // in runs of one registry.
+  const Registry* FindRegistry(uint32_t id);
   size_t RunTurn(Turn turn);
   bool RunOne(const Delivery& d);
   void DropOne(const Delivery& d);
@@ -136,8 +142,10 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
   Heap& heap_;
   std::unique_ptr<FinalizationScheduler> scheduler_;
   absl::flat_hash_map<uint32_t, Registry> registries_;
+  uint32_t cached_id_ = 0;  // 0: nothing cached (ids start at 1)
+  const Registry* cached_ = nullptr;
   uint32_t next_registry_id_ = 1;
-  uint64_t next_sequence_ = 1;
+  uint32_t next_sequence_ = 1;
   std::vector<Delivery> found_;  // found by the current collection
   std::vector<Delivery> run_, drop_;
   bool in_turn_ = false;

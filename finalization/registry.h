@@ -38,6 +38,7 @@
 #ifndef GCLAB_FINALIZATION_REGISTRY_H_
 #define GCLAB_FINALIZATION_REGISTRY_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -124,7 +125,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
           token));
     }
     uint32_t index = AllocateSlot();
-    Slot& slot = slots_[index];
+    Slot& slot = slot_at(index);
     slot.state = kRegistered;
     slot.target = Untyped(target);
     if constexpr (kHeapHeld) {
@@ -159,8 +160,8 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     token_heads_.erase(it);
     uint64_t removed = 0;
     while (index != kNone) {
-      uint32_t next = slots_[index].token_next;
-      slots_[index].token_prev = slots_[index].token_next = kNone;  // the chain is gone
+      uint32_t next = slot_at(index).token_next;
+      slot_at(index).token_prev = slot_at(index).token_next = kNone;  // the chain is gone
       FreeSlot(index);
       ++removed;
       index = next;
@@ -176,26 +177,36 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // The registry's id in its heap's queue (Delivery::registry).
   uint32_t id() const { return id_; }
 
+  // Held values are strong; tokens weak. Targets are not reported at all: the weak
+  // callback checks each one (one pass over the registrations, instead of recording
+  // millions of weak slots for the collector to clear one by one).
   void Trace(Visitor& visitor) const {
-    for (const Slot& slot : slots_) {
-      if (slot.state == kFree) continue;
-      visitor.Trace(slot.target);
+    ForEachSlot([&](uint32_t, const Slot& slot) {
+      if (slot.state == kFree) return;
       visitor.Trace(slot.token);
       if constexpr (kHeapHeld) visitor.Trace(slot.held);
-    }
+    });
     visitor.RegisterWeakCallback(&AfterWeakClearing, this);
   }
 
   // For Heap::New; use Create.
   FinalizationRegistry(Heap& heap, FinalizationQueue& queue, Cleanup cleanup)
-      : heap_(&heap), queue_(&queue), cleanup_(std::make_shared<Cleanup>(std::move(cleanup))) {}
+      : heap_(&heap),
+        queue_(&queue),
+        cleanup_(std::make_shared<Cleanup>(std::move(cleanup))),
+        moving_heap_(heap.moves_objects()) {}
 
  private:
   using AnyObject = finalization_internal::AnyObject;
   static constexpr uint32_t kNone = ~uint32_t{0};
   enum State : uint8_t { kFree, kRegistered, kReady };
+  // Registrations live in fixed-size chunks: growing never copies them, and memory
+  // grows by a chunk at a time rather than doubling.
+  static constexpr uint32_t kChunkShift = 12;
+  static constexpr uint32_t kChunkSlots = uint32_t{1} << kChunkShift;
   struct Slot {
-    WeakMember<AnyObject> target;  // null once the target died
+    // Weak, but checked by AfterWeakClearing rather than traced; null once it died.
+    WeakMember<AnyObject> target;
     WeakMember<AnyObject> token;   // null for none, or once the token died
     std::conditional_t<kHeapHeld, Member<H>, std::optional<H>> held;
     uint32_t generation = 0;
@@ -209,7 +220,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // allocation moves it: the call would then go to the old copy and be lost. A moving
   // collector's old copy is not an object of the heap any more, so this catches it.
   void CheckNotStale(const char* what) const {
-    GCLAB_CHECK(!heap_->moves_objects() || heap_->Contains(this),
+    GCLAB_CHECK(!moving_heap_ || heap_->Contains(this),
                 "FinalizationRegistry::%s called through a stale pointer %p: the registry "
                 "moved in an allocation made after the pointer was read (allocate the "
                 "arguments into Locals first)",
@@ -220,20 +231,47 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     return static_cast<AnyObject*>(const_cast<void*>(p));
   }
 
+  Slot& slot_at(uint32_t index) { return chunks_[index >> kChunkShift][index & (kChunkSlots - 1)]; }
+  const Slot& slot_at(uint32_t index) const {
+    return chunks_[index >> kChunkShift][index & (kChunkSlots - 1)];
+  }
+  // f(index, slot) for every slot ever used, free ones included.
+  template <typename F>
+  void ForEachSlot(F&& f) const {
+    for (uint32_t c = 0; c < chunks_.size(); ++c) {
+      const uint32_t base = c << kChunkShift;
+      const uint32_t end = std::min(kChunkSlots, slot_count_ - base);
+      const Slot* chunk = chunks_[c].get();
+      for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
+    }
+  }
+  template <typename F>
+  void ForEachSlot(F&& f) {
+    for (uint32_t c = 0; c < chunks_.size(); ++c) {
+      const uint32_t base = c << kChunkShift;
+      const uint32_t end = std::min(kChunkSlots, slot_count_ - base);
+      Slot* chunk = chunks_[c].get();
+      for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
+    }
+  }
+
   uint32_t AllocateSlot() {
     if (free_head_ != kNone) {
       uint32_t index = free_head_;
-      free_head_ = slots_[index].token_next;
-      slots_[index].token_next = kNone;
+      free_head_ = slot_at(index).token_next;
+      slot_at(index).token_next = kNone;
       return index;
     }
-    GCLAB_CHECK(slots_.size() < kNone, "a FinalizationRegistry holds 2^32 registrations");
-    slots_.emplace_back();
-    return static_cast<uint32_t>(slots_.size() - 1);
+    GCLAB_CHECK(slot_count_ < kNone - kChunkSlots,
+                "a FinalizationRegistry holds 2^32 registrations");
+    if ((slot_count_ & (kChunkSlots - 1)) == 0) {
+      chunks_.push_back(std::unique_ptr<Slot[]>(new Slot[kChunkSlots]));
+    }
+    return slot_count_++;
   }
 
   void FreeSlot(uint32_t index) {
-    Slot& slot = slots_[index];
+    Slot& slot = slot_at(index);
     if (slot.state == kRegistered) --registered_;
     if (slot.state == kReady) --ready_;
     UnlinkToken(index);
@@ -252,22 +290,22 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   }
 
   void LinkToken(uint32_t index) {
-    Slot& slot = slots_[index];
+    Slot& slot = slot_at(index);
     auto [it, inserted] = token_heads_.try_emplace(slot.token.Get(), index);
     slot.token_prev = kNone;
     slot.token_next = kNone;
     if (!inserted) {
       slot.token_next = it->second;
-      slots_[it->second].token_prev = index;
+      slot_at(it->second).token_prev = index;
       it->second = index;
     }
   }
 
   void UnlinkToken(uint32_t index) {
-    Slot& slot = slots_[index];
+    Slot& slot = slot_at(index);
     if (!slot.has_token) return;
     if (slot.token_prev != kNone) {
-      slots_[slot.token_prev].token_next = slot.token_next;
+      slot_at(slot.token_prev).token_next = slot.token_next;
     } else {
       auto it = token_heads_.find(slot.token.Get());
       if (it != token_heads_.end() && it->second == index) {
@@ -278,46 +316,51 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
         }
       }
     }
-    if (slot.token_next != kNone) slots_[slot.token_next].token_prev = slot.token_prev;
+    if (slot.token_next != kNone) slot_at(slot.token_next).token_prev = slot.token_prev;
     slot.token_prev = slot.token_next = kNone;
   }
 
-  // ClearWeak phase: targets that died have been cleared to null. Each becomes a
-  // delivery; tokens are re-indexed if objects moved or a token died.
+  // ClearWeak phase (weak callbacks run after the weak slots are cleared): each
+  // registered target found dead becomes a delivery, each live one follows its object
+  // if it moved; tokens are re-indexed if objects moved or a token died.
   static void AfterWeakClearing(CycleContext& context, void* self) {
     auto* registry = static_cast<FinalizationRegistry*>(self);
-    bool reindex = context.moves_objects() && !registry->token_heads_.empty();
-    std::vector<Slot>& slots = registry->slots_;
-    for (uint32_t i = 0; i < slots.size(); ++i) {
-      Slot& slot = slots[i];
-      if (slot.state == kFree) continue;
-      if (slot.state == kRegistered && !slot.target) {
-        slot.state = kReady;
-        --registry->registered_;
-        ++registry->ready_;
-        registry->queue_->NoteDead(registry->id_, i, slot.generation);
+    const bool moved = context.moves_objects();
+    bool reindex = moved && !registry->token_heads_.empty();
+    registry->queue_->ReserveDead(registry->registered_);
+    registry->ForEachSlot([&](uint32_t i, Slot& slot) {
+      if (slot.state == kRegistered) {
+        void* target = slot.target.Get();
+        if (!context.IsAlive(target)) {
+          slot.target = nullptr;
+          slot.state = kReady;
+          --registry->registered_;
+          ++registry->ready_;
+          registry->queue_->NoteDead(registry->id_, i, slot.generation);
+        } else if (moved) {
+          slot.target = static_cast<AnyObject*>(context.CurrentAddress(target));
+        }
       }
       if (slot.has_token && !slot.token) {
         slot.has_token = false;  // the token died: nobody can unregister this any more
         reindex = true;          // and its map entry names a dead address
       }
-    }
+    });
     if (!reindex) return;
     // A token's map entry is keyed by its old address (or a dead one): rebuild.
     registry->token_heads_.clear();
-    for (uint32_t i = 0; i < slots.size(); ++i) {
-      Slot& slot = slots[i];
-      if (slot.state == kFree) continue;
+    registry->ForEachSlot([&](uint32_t i, Slot& slot) {
+      if (slot.state == kFree) return;
       slot.token_prev = slot.token_next = kNone;
       if (slot.token) registry->LinkToken(i);
-    }
+    });
   }
 
   static finalization_internal::RunResult Run(void* self, const Delivery& d,
                                               absl::Status* status) {
     auto* registry = static_cast<FinalizationRegistry*>(self);
     if (!registry->IsReady(d)) return finalization_internal::RunResult::kStale;
-    Slot& slot = registry->slots_[d.slot];
+    Slot& slot = registry->slot_at(d.slot);
     // Take the held value and free the slot before the callback: it may unregister,
     // register (reusing the slot), collect, or move this registry.
     HeldArg held = TakeHeld(*registry->heap_, slot);
@@ -330,14 +373,14 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   static bool Drop(void* self, const Delivery& d, const void** held_object) {
     auto* registry = static_cast<FinalizationRegistry*>(self);
     if (!registry->IsReady(d)) return false;
-    if constexpr (kHeapHeld) *held_object = registry->slots_[d.slot].held.Get();
+    if constexpr (kHeapHeld) *held_object = registry->slot_at(d.slot).held.Get();
     registry->FreeSlot(d.slot);
     return true;
   }
 
   bool IsReady(const Delivery& d) const {
-    return d.slot < slots_.size() && slots_[d.slot].state == kReady &&
-           slots_[d.slot].generation == d.generation;
+    return d.slot < slot_count_ && slot_at(d.slot).state == kReady &&
+           slot_at(d.slot).generation == d.generation;
   }
 
   static HeldArg TakeHeld(Heap& heap, Slot& slot) {
@@ -356,7 +399,9 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // its own copy alive.
   std::shared_ptr<Cleanup> cleanup_;
   uint32_t id_ = 0;
-  std::vector<Slot> slots_;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  uint32_t slot_count_ = 0;  // slots ever used (free ones included)
+  bool moving_heap_;
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;
   size_t ready_ = 0;

@@ -7,32 +7,62 @@
 
 namespace gclab {
 
-void AfterEachCollectionScheduler::Enqueue(absl::Span<const Delivery> found) {
-  pending_.insert(pending_.end(), found.begin(), found.end());
+namespace {
+// Appends `from` to `to` and empties `from`; swaps when `to` is empty, so that a batch of
+// millions is never copied and both vectors keep their capacity for the next one.
+void TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to) {
+  if (to.empty()) {
+    to.swap(from);
+  } else {
+    to.insert(to.end(), from.begin(), from.end());
+  }
+  from.clear();
+}
+}  // namespace
+
+void AfterEachCollectionScheduler::Enqueue(std::vector<Delivery>& found) {
+  TakeAll(found, pending_);
 }
 
 void AfterEachCollectionScheduler::TakeTurn(Turn, std::vector<Delivery>& run,
                                             std::vector<Delivery>&) {
   // Deliveries enqueued while a turn was running (a callback collected) run at the
-  // next turn, which the queue takes right after this one.
-  run.insert(run.end(), pending_.begin(), pending_.end());
-  pending_.clear();
+  // next turn, which the queue takes right after this one. Swapping keeps both
+  // vectors' capacity: millions of deliveries are not copied again.
+  TakeAll(pending_, run);
 }
 
-void HostJobScheduler::Enqueue(absl::Span<const Delivery> found) {
-  pending_.insert(pending_.end(), found.begin(), found.end());
+void HostJobScheduler::Enqueue(std::vector<Delivery>& found) {
+  TakeAll(found, pending_);
 }
 
 void HostJobScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>&) {
   if (turn != Turn::kHostJobs || pending_.empty()) return;
   // One job per registry, in the order registries first had a dead target; within a
-  // job, the order found. A stable sort by each registry's first position does it.
-  absl::flat_hash_map<uint32_t, size_t> first;
-  for (size_t i = 0; i < pending_.size(); ++i) first.try_emplace(pending_[i].registry, i);
-  std::stable_sort(pending_.begin(), pending_.end(), [&](const Delivery& a, const Delivery& b) {
-    return first[a.registry] < first[b.registry];
-  });
-  run.insert(run.end(), pending_.begin(), pending_.end());
+  // job, the order found. Usually there are few registries: number them in order of
+  // first appearance, then bucket the deliveries by that number (stable, linear).
+  absl::flat_hash_map<uint32_t, uint32_t> job_of;
+  std::vector<uint32_t> job(pending_.size());
+  uint32_t last_registry = pending_[0].registry, last_job = 0;
+  job_of.emplace(last_registry, 0);
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    if (pending_[i].registry != last_registry) {
+      last_registry = pending_[i].registry;
+      last_job = job_of.try_emplace(last_registry, static_cast<uint32_t>(job_of.size())).first->second;
+    }
+    job[i] = last_job;
+  }
+  if (job_of.size() == 1) {
+    TakeAll(pending_, run);
+    return;
+  } else {
+    std::vector<size_t> start(job_of.size() + 1, 0);
+    for (uint32_t j : job) ++start[j + 1];
+    for (size_t j = 1; j < start.size(); ++j) start[j] += start[j - 1];
+    const size_t base = run.size();
+    run.resize(base + pending_.size());
+    for (size_t i = 0; i < pending_.size(); ++i) run[base + start[job[i]]++] = pending_[i];
+  }
   pending_.clear();
 }
 
@@ -57,7 +87,7 @@ void RandomizedScheduler::Log(Action action, const Delivery& d, uint32_t delay) 
   if (events_.size() < options_.event_log_limit) events_.push_back({turn_, action, d, delay});
 }
 
-void RandomizedScheduler::Enqueue(absl::Span<const Delivery> found) {
+void RandomizedScheduler::Enqueue(std::vector<Delivery>& found) {
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   std::uniform_int_distribution<uint32_t> delay(0, options_.max_delay_turns);
   for (const Delivery& d : found) {
@@ -71,6 +101,7 @@ void RandomizedScheduler::Enqueue(absl::Span<const Delivery> found) {
       waiting_.push_back({d, turn_ + 1 + wait, turn_});
     }
   }
+  found.clear();
 }
 
 void RandomizedScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run,
@@ -93,7 +124,7 @@ void RandomizedScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run,
   waiting_.erase(split, waiting_.end());
   if (due.empty()) return;
   std::shuffle(due.begin(), due.end(), rng_);
-  std::vector<uint64_t> sorted;
+  std::vector<uint32_t> sorted;
   sorted.reserve(due.size());
   for (const Waiting& w : due) sorted.push_back(w.delivery.sequence);
   std::sort(sorted.begin(), sorted.end());
@@ -117,13 +148,12 @@ std::string RandomizedScheduler::Report() const {
       reordered_, delayed_, dropped_, pending());
 }
 
-void NeverScheduler::Enqueue(absl::Span<const Delivery> found) {
-  pending_.insert(pending_.end(), found.begin(), found.end());
+void NeverScheduler::Enqueue(std::vector<Delivery>& found) {
+  TakeAll(found, pending_);
 }
 
 void NeverScheduler::TakeTurn(Turn, std::vector<Delivery>&, std::vector<Delivery>& drop) {
-  drop.insert(drop.end(), pending_.begin(), pending_.end());
-  pending_.clear();
+  TakeAll(pending_, drop);
 }
 
 const std::vector<SchedulerKind>& AllSchedulerKinds() {

@@ -40,7 +40,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
 
 namespace gclab {
 
@@ -49,7 +48,9 @@ struct Delivery {
   uint32_t registry = 0;    // the registry's id in its heap (1, 2, ... in creation order)
   uint32_t slot = 0;        // internal: where the registration lives in the registry
   uint32_t generation = 0;  // internal: detects a slot reused after unregistering
-  uint64_t sequence = 0;    // heap-wide order in which collections found the deaths
+  // Heap-wide order in which collections found the deaths (wraps after 2^32; only for
+  // telling orders apart).
+  uint32_t sequence = 0;
 };
 
 enum class Turn {
@@ -62,7 +63,9 @@ class FinalizationScheduler {
   virtual ~FinalizationScheduler() = default;
   virtual std::string_view name() const = 0;
   // Deliveries found by the collection that just ended, in the order it found them.
-  virtual void Enqueue(absl::Span<const Delivery> found) = 0;
+  // The scheduler takes them all out of `found` and leaves it empty; swapping vectors
+  // (when it holds none) is the cheap way, since millions may arrive at once.
+  virtual void Enqueue(std::vector<Delivery>& found) = 0;
   // Appends to `run` the deliveries to run now, in order, and to `drop` those that will
   // never run.
   virtual void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) = 0;
@@ -76,7 +79,7 @@ class FinalizationScheduler {
 class AfterEachCollectionScheduler final : public FinalizationScheduler {
  public:
   std::string_view name() const override { return "after-collection"; }
-  void Enqueue(absl::Span<const Delivery> found) override;
+  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
   size_t pending() const override { return pending_.size(); }
 
@@ -91,7 +94,7 @@ class AfterEachCollectionScheduler final : public FinalizationScheduler {
 class HostJobScheduler final : public FinalizationScheduler {
  public:
   std::string_view name() const override { return "host-jobs"; }
-  void Enqueue(absl::Span<const Delivery> found) override;
+  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
   size_t pending() const override { return pending_.size(); }
 
@@ -130,7 +133,7 @@ class RandomizedScheduler final : public FinalizationScheduler {
   explicit RandomizedScheduler(Options options);
 
   std::string_view name() const override { return "randomized"; }
-  void Enqueue(absl::Span<const Delivery> found) override;
+  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
   size_t pending() const override { return waiting_.size() + to_drop_.size(); }
 
@@ -169,7 +172,7 @@ class RandomizedScheduler final : public FinalizationScheduler {
 class NeverScheduler final : public FinalizationScheduler {
  public:
   std::string_view name() const override { return "never"; }
-  void Enqueue(absl::Span<const Delivery> found) override;
+  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
   size_t pending() const override { return pending_.size(); }
 

@@ -50,6 +50,16 @@ class HandleArea {
     block_ = mark.block;
     top_ = mark.top;
     limit_ = mark.limit;
+    // A mark taken before the first block existed, or at a full block's end, would send
+    // every Push of the next scope to NextBlock: step into the next block now, once.
+    if (top_ == limit_) {
+      size_t next = top_ == nullptr ? 0 : block_ + 1;
+      if (next < blocks_.size()) {
+        block_ = next;
+        top_ = blocks_[next]->slots;
+        limit_ = top_ + kBlockSlots;
+      }
+    }
   }
 
   int scope_depth() const { return scope_depth_; }

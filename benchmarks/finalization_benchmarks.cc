@@ -1,0 +1,403 @@
+// gclab benchmarks for finalization, on every collector and scheduler, beside Boehm GC's
+// finalizers (what a C or C++ programmer would use instead).
+//
+//   BM_WhippetFinalizers/<collector>/<scheduler>/<default-policy|fixed-heap>
+//       The shape of Whippet's benchmarks/finalizers.c: a really linked list of N pairs
+//       (a Pair cell: car, cdr), each pair's car a fresh SmallObject carrying its index,
+//       and for each pair a registration with the pair as target and its car as held
+//       value. Only the list's head is rooted. Then: collect and deliver (the list is
+//       alive: 0 deliveries expected); drop the head; collect and deliver (N expected).
+//       Every delivery is checked: the held SmallObject's index must be in range and not
+//       seen before, and each round's count must be as expected, or the run reports an
+//       error. "Deliver" is what the scheduler does: after-collection runs callbacks at
+//       the end of the collection; host-jobs and randomized (seed 1, no drops) run them
+//       when the benchmark pumps host jobs until the scheduler is empty.
+//       Timed: all of it, build included, as Whippet times its thread. Two heap
+//       configurations: default-policy (gclab's default trigger policy, so the build
+//       collects as the heap grows: five times at this size), and fixed-heap (a fixed
+//       budget of 1 GiB, as Whippet runs it: a 1 GB heap at multiplier 2.5 is what gives
+//       3,125,000 links, and then its build never collects either). N = 3,125,000
+//       (--finalizers=N or GCLAB_FINALIZERS).
+//   BM_WhippetFinalizers/boehm
+//       The same with GC_MALLOC'ed pairs and GC_register_finalizer_no_order on each pair
+//       (client data: its car), finalizers run on demand by GC_invoke_finalizers().
+//   BM_RegisterUnregister/<collector>
+//       Register a live target with a held value and a token, then Unregister(token):
+//       the cost of the bookkeeping alone (batches of 1000; no collection in between
+//       is forced). items_per_second counts register+unregister pairs.
+//
+// Counters:
+//   ns_per_finalizer      the whole run / N
+//   build_ms              allocation of the list plus N registrations
+//   gc_live_ms, gc_dead_ms    the two explicit collections (after-collection includes
+//                         the callbacks run at their end)
+//   deliver_ms            pumping host jobs after each collection
+//   collections           collections during the run (the build's included)
+//   peak_rss_mb           as in gc_benchmarks (rss.h)
+#include <gc.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "benchmarks/rss.h"
+#include "finalization/finalization.h"
+#include "gc/gc.h"
+
+namespace gclab_bench {
+namespace {
+
+using gclab::CollectorKind;
+using gclab::GarbageCollected;
+using gclab::HandleScope;
+using gclab::Heap;
+using gclab::Local;
+using gclab::Member;
+using gclab::Persistent;
+using gclab::SchedulerKind;
+using gclab::Visitor;
+
+constexpr size_t kHeapLimit = size_t{4} << 30;  // the semispace heap reserves twice
+constexpr size_t kWhippetHeap = size_t{1} << 30;
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+class SmallObject : public GarbageCollected<SmallObject> {
+ public:
+  explicit SmallObject(int64_t i) : index(i) {}
+  void Trace(Visitor&) const {}
+  int64_t index;
+};
+
+class Pair : public GarbageCollected<Pair> {
+ public:
+  Pair(const Local<SmallObject>& a, const Local<Pair>& d) : car(a), cdr(d) {}
+  void Trace(Visitor& visitor) const {
+    visitor.Trace(car);
+    visitor.Trace(cdr);
+  }
+  Member<SmallObject> car;
+  Member<Pair> cdr;
+};
+
+using Registry = gclab::FinalizationRegistry<SmallObject>;
+
+// Counts deliveries and checks each one.
+struct DeliveryCheck {
+  explicit DeliveryCheck(int64_t n) : seen(static_cast<size_t>(n), false) {}
+  void Deliver(int64_t index) {
+    if (index < 0 || index >= static_cast<int64_t>(seen.size())) {
+      if (error.empty()) error = absl::StrCat("delivery of an unknown index ", index);
+      return;
+    }
+    if (seen[index]) {
+      if (error.empty()) error = absl::StrCat("index ", index, " delivered twice");
+      return;
+    }
+    seen[index] = true;
+    ++count;
+  }
+  std::vector<bool> seen;
+  int64_t count = 0;
+  std::string error;
+};
+
+void BM_WhippetFinalizersGclab(benchmark::State& state, CollectorKind kind,
+                               SchedulerKind scheduler, bool fixed_heap, int64_t n) {
+  gclab::HeapOptions options;
+  options.collector = kind;
+  options.heap_limit = kHeapLimit;
+  if (fixed_heap) options.policy = gclab::FixedBudgetPolicy::Create(kWhippetHeap).value();
+  auto heap_or = Heap::Create(options);
+  if (!heap_or.ok()) {
+    state.SkipWithError(std::string(heap_or.status().message()).c_str());
+    return;
+  }
+  Heap& heap = **heap_or;
+  gclab::FinalizationQueue& queue = gclab::FinalizationQueue::For(heap);
+  if (absl::Status s = queue.SetScheduler(gclab::CreateScheduler(scheduler, 1)); !s.ok()) {
+    state.SkipWithError(std::string(s.message()).c_str());
+    return;
+  }
+  ResetPeakRss();
+  double build_ms = 0, gc_live_ms = 0, gc_dead_ms = 0, deliver_ms = 0;
+  int64_t live_round = -1, dead_round = -1;
+  std::string error;
+  uint64_t collections = 0;
+  auto deliver_all = [&] {
+    Clock::time_point t = Clock::now();
+    while (queue.scheduler().pending() > 0) queue.PumpHostJobs();
+    deliver_ms += MsSince(t);
+  };
+  for (auto _ : state) {
+    DeliveryCheck check(n);
+    const uint64_t collections_before = heap.stats().collections;
+    Persistent<Registry> registry;
+    Persistent<Pair> head;
+    Clock::time_point t = Clock::now();
+    {
+      HandleScope scope(heap);
+      registry = Persistent<Registry>(
+          heap, Registry::Create(heap, [&check](Local<SmallObject> car) {
+            check.Deliver(car->index);
+          }));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      HandleScope scope(heap);
+      Local<Pair> tail(heap, head.Get());
+      Local<SmallObject> car = heap.New<SmallObject>(i);
+      Local<Pair> pair = heap.New<Pair>(car, tail);
+      absl::Status s = registry->Register(pair.Get(), car.Get());
+      if (!s.ok()) {
+        state.SkipWithError(std::string(s.message()).c_str());
+        return;
+      }
+      head.Set(heap, pair.Get());
+    }
+    build_ms = MsSince(t);
+
+    t = Clock::now();
+    heap.CollectGarbage();
+    gc_live_ms = MsSince(t);
+    deliver_all();
+    live_round = check.count;
+
+    head.Reset();
+    t = Clock::now();
+    heap.CollectGarbage();
+    gc_dead_ms = MsSince(t);
+    deliver_all();
+    dead_round = check.count - live_round;
+    error = check.error;
+    collections = heap.stats().collections - collections_before;
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  if (live_round != 0 || dead_round != n) {
+    state.SkipWithError(absl::StrCat("delivered ", live_round, " while the list was alive and ",
+                                     dead_round, " after dropping it; expected 0 and ", n)
+                            .c_str());
+    return;
+  }
+  const double total_ms = build_ms + gc_live_ms + gc_dead_ms + deliver_ms;
+  state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
+  state.counters["build_ms"] = build_ms;
+  state.counters["gc_live_ms"] = gc_live_ms;
+  state.counters["gc_dead_ms"] = gc_dead_ms;
+  state.counters["deliver_ms"] = deliver_ms;
+  state.counters["collections"] = static_cast<double>(collections);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// --- Boehm GC: the same list, GC_register_finalizer_no_order on each pair.
+struct BoehmPair {
+  int64_t* car;
+  BoehmPair* cdr;
+};
+
+DeliveryCheck* boehm_check = nullptr;
+
+void BoehmFinalize(void* object, void* client_data) {
+  auto* pair = static_cast<BoehmPair*>(object);
+  auto* car = static_cast<int64_t*>(client_data);
+  if (pair->car != car) {
+    if (boehm_check->error.empty()) boehm_check->error = "a pair's car is not its client data";
+    return;
+  }
+  boehm_check->Deliver(*car);
+}
+
+// The root lives in Boehm's static roots (a global), not on the stack, so dropping it
+// really drops it.
+BoehmPair* boehm_head = nullptr;
+
+// Out of line, and followed by ClearStack(): Boehm scans the stack conservatively, and
+// a stale copy of the newest pair's address in a dead stack slot would keep the whole
+// list alive.
+__attribute__((noinline)) void BuildBoehmList(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    auto* car = static_cast<int64_t*>(GC_MALLOC_ATOMIC(sizeof(int64_t)));
+    *car = i;
+    auto* pair = static_cast<BoehmPair*>(GC_MALLOC(sizeof(BoehmPair)));
+    pair->car = car;
+    pair->cdr = boehm_head;
+    GC_register_finalizer_no_order(pair, BoehmFinalize, car, nullptr, nullptr);
+    boehm_head = pair;
+  }
+}
+
+__attribute__((noinline)) void ClearStack() {
+  volatile char buffer[64 * 1024];
+  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
+}
+
+void BM_WhippetFinalizersBoehm(benchmark::State& state, int64_t n) {
+  GC_set_finalize_on_demand(1);
+  ResetPeakRss();
+  double build_ms = 0, gc_live_ms = 0, gc_dead_ms = 0, deliver_ms = 0;
+  int64_t live_round = -1, dead_round = -1;
+  std::string error;
+  for (auto _ : state) {
+    DeliveryCheck check(n);
+    boehm_check = &check;
+    boehm_head = nullptr;
+    Clock::time_point t = Clock::now();
+    BuildBoehmList(n);
+    ClearStack();
+    build_ms = MsSince(t);
+    t = Clock::now();
+    GC_gcollect();
+    gc_live_ms = MsSince(t);
+    t = Clock::now();
+    GC_invoke_finalizers();
+    deliver_ms = MsSince(t);
+    live_round = check.count;
+    boehm_head = nullptr;
+    ClearStack();
+    t = Clock::now();
+    GC_gcollect();
+    gc_dead_ms = MsSince(t);
+    t = Clock::now();
+    while (GC_should_invoke_finalizers()) GC_invoke_finalizers();
+    deliver_ms += MsSince(t);
+    dead_round = check.count - live_round;
+    error = check.error;
+    boehm_check = nullptr;
+  }
+  GC_set_finalize_on_demand(0);
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  // Boehm scans the stack conservatively: a stale copy of a pointer can keep a few
+  // pairs alive, so it is checked for at least 99.9% rather than exactly N.
+  if (live_round != 0 || dead_round < n - n / 1000) {
+    state.SkipWithError(absl::StrCat("boehm delivered ", live_round, " while the list was alive "
+                                     "and ", dead_round, " after dropping it; expected 0 and ", n)
+                            .c_str());
+    return;
+  }
+  const double total_ms = build_ms + gc_live_ms + gc_dead_ms + deliver_ms;
+  state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
+  state.counters["build_ms"] = build_ms;
+  state.counters["gc_live_ms"] = gc_live_ms;
+  state.counters["gc_dead_ms"] = gc_dead_ms;
+  state.counters["deliver_ms"] = deliver_ms;
+  state.counters["undelivered"] = static_cast<double>(n - dead_round);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_RegisterUnregister(benchmark::State& state, CollectorKind kind) {
+  gclab::HeapOptions options;
+  options.collector = kind;
+  auto heap_or = Heap::Create(options);
+  if (!heap_or.ok()) {
+    state.SkipWithError(std::string(heap_or.status().message()).c_str());
+    return;
+  }
+  Heap& heap = **heap_or;
+  HandleScope scope(heap);
+  Local<Registry> registry = Registry::Create(heap, [](Local<SmallObject>) {});
+  constexpr int kBatch = 1000;
+  std::vector<Persistent<SmallObject>> objects;
+  for (int i = 0; i < 2 * kBatch; ++i) {
+    HandleScope inner(heap);
+    objects.emplace_back(heap, heap.New<SmallObject>(i));
+  }
+  int64_t failures = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < kBatch; ++i) {
+      SmallObject* target = objects[i].Get();
+      SmallObject* held = objects[kBatch + i].Get();
+      failures += !registry->Register(target, held, target).ok();
+    }
+    for (int i = 0; i < kBatch; ++i) {
+      absl::StatusOr<bool> removed = registry->Unregister(objects[i].Get());
+      failures += !removed.ok() || !*removed;
+    }
+  }
+  if (failures != 0) {
+    state.SkipWithError(absl::StrCat(failures, " registrations failed").c_str());
+    return;
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+int64_t FinalizerCount() {
+  int64_t n = 3'125'000;
+  if (const char* env = std::getenv("GCLAB_FINALIZERS"); env != nullptr) n = std::atoll(env);
+  return n;
+}
+
+void RegisterBenchmarks(int64_t n) {
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    for (SchedulerKind scheduler :
+         {SchedulerKind::kAfterCollection, SchedulerKind::kHostJobs, SchedulerKind::kRandomized}) {
+      for (bool fixed_heap : {false, true}) {
+        const std::string name =
+            "BM_WhippetFinalizers/" + std::string(gclab::CollectorName(kind)) + "/" +
+            std::string(gclab::SchedulerKindName(scheduler)) +
+            (fixed_heap ? "/fixed-heap" : "/default-policy");
+        benchmark::RegisterBenchmark(name.c_str(), BM_WhippetFinalizersGclab, kind, scheduler,
+                                     fixed_heap, n)
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1)
+            ->UseRealTime();
+      }
+    }
+  }
+  benchmark::RegisterBenchmark("BM_WhippetFinalizers/boehm", BM_WhippetFinalizersBoehm, n)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_RegisterUnregister/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_RegisterUnregister, kind)
+        ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace
+}  // namespace gclab_bench
+
+int main(int argc, char** argv) {
+  GC_INIT();
+  int64_t n = gclab_bench::FinalizerCount();
+  // --finalizers=N (removed from argv) overrides GCLAB_FINALIZERS.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.substr(0, 13) == "--finalizers=") {
+      n = std::atoll(argv[i] + 13);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  if (n < 1 || n > 100'000'000) {
+    std::fprintf(stderr, "finalization_benchmarks: --finalizers must be 1 to 100000000\n");
+    return 2;
+  }
+  gclab_bench::RegisterBenchmarks(n);
+  benchmark::AddCustomContext("finalizers", std::to_string(n));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
