@@ -64,6 +64,9 @@ class FinalizationTest : public ::testing::TestWithParam<Param> {
   std::vector<int64_t> delivered_;
 };
 
+// Tests of what callbacks may do and see: every scheduler that runs callbacks.
+class FinalizationCallbackTest : public FinalizationTest {};
+
 TEST_P(FinalizationTest, DeliversTheHeldValueAfterTheTargetDies) {
   HandleScope scope(*heap_);
   Local<NodeRegistry> registry = RecordingRegistry();
@@ -297,8 +300,7 @@ TEST_P(FinalizationTest, RegistryCollectedWhileDeliveriesWaitDeliversNothing) {
   }
 }
 
-TEST_P(FinalizationTest, CallbacksMayAllocateRegisterCollectAndDeref) {
-  if (!runs_callbacks()) GTEST_SKIP() << "no callbacks run under this scheduler";
+TEST_P(FinalizationCallbackTest, CallbacksMayAllocateRegisterCollectAndDeref) {
   HandleScope scope(*heap_);
   Persistent<Node> survivor(*heap_, heap_->New<Node>(100));
   Persistent<WeakRef<Node>> weak(*heap_, WeakRef<Node>::Create(*heap_, survivor.Get()).value());
@@ -333,8 +335,7 @@ TEST_P(FinalizationTest, CallbacksMayAllocateRegisterCollectAndDeref) {
   EXPECT_TRUE(queue_->errors().empty()) << queue_->errors().front();
 }
 
-TEST_P(FinalizationTest, FailingCallbacksDoNotLoseOthers) {
-  if (!runs_callbacks()) GTEST_SKIP() << "no callbacks run under this scheduler";
+TEST_P(FinalizationCallbackTest, FailingCallbacksDoNotLoseOthers) {
   HandleScope scope(*heap_);
   Local<NodeRegistry> registry = NodeRegistry::Create(*heap_, [&](Local<Node> held) {
     delivered_.push_back(held->value);
@@ -376,8 +377,7 @@ class WeakHolder : public GarbageCollected<WeakHolder> {
   WeakMember<Node> weak;
 };
 
-TEST_P(FinalizationTest, WeakReferencesAreClearedBeforeAnyCallbackRuns) {
-  if (!runs_callbacks()) GTEST_SKIP() << "no callbacks run under this scheduler";
+TEST_P(FinalizationCallbackTest, WeakReferencesAreClearedBeforeAnyCallbackRuns) {
   HandleScope scope(*heap_);
   Local<WeakHolder> holder = heap_->New<WeakHolder>();
   Local<WeakMap<Node, Node>> by_target = WeakMap<Node, Node>::New(*heap_);
@@ -470,8 +470,7 @@ TEST_P(FinalizationTest, BadInputIsAnErrorAndRegistersNothing) {
   EXPECT_EQ(registry->registered(), 1u);
 }
 
-TEST_P(FinalizationTest, HostJobsEndWithClearKeptObjects) {
-  if (!runs_callbacks()) GTEST_SKIP() << "no callbacks run under this scheduler";
+TEST_P(FinalizationCallbackTest, HostJobsEndWithClearKeptObjects) {
   HandleScope scope(*heap_);
   Persistent<Node> survivor(*heap_, heap_->New<Node>(100));
   Persistent<WeakRef<Node>> weak(*heap_, WeakRef<Node>::Create(*heap_, survivor.Get()).value());
@@ -538,6 +537,13 @@ TEST_P(FinalizationTest, ManyRegistrationsAcrossManyCollections) {
 INSTANTIATE_TEST_SUITE_P(
     AllCollectorsAndSchedulers, FinalizationTest,
     ::testing::Combine(::testing::ValuesIn(AllCollectors()), ::testing::ValuesIn(AllSchedulerKinds())),
+    ParamName);
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCollectorsAndCallbackSchedulers, FinalizationCallbackTest,
+    ::testing::Combine(::testing::ValuesIn(AllCollectors()),
+                       ::testing::Values(SchedulerKind::kAfterCollection, SchedulerKind::kHostJobs,
+                                         SchedulerKind::kRandomized)),
     ParamName);
 
 }  // namespace
