@@ -512,6 +512,30 @@ TEST_P(FinalizationTest, SchedulerCannotBeReplacedWhileItHoldsDeliveries) {
   EXPECT_EQ(queue_->SetScheduler(nullptr).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_P(FinalizationTest, DestroyingTheHeapDiscardsPendingDeliveries) {
+  int ran = 0;
+  Persistent<NodeRegistry> registry;  // orphaned, not used, once the heap is gone
+  {
+    HandleScope scope(*heap_);
+    registry = Persistent<NodeRegistry>(
+        *heap_, NodeRegistry::Create(*heap_, [&](Local<Node>) { ++ran; }));
+    Local<Node> target = heap_->New<Node>(1);
+    for (int i = 0; i < 100; ++i) {
+      HandleScope inner(*heap_);
+      Local<Node> dying = heap_->New<Node>(i);
+      Local<Node> held = heap_->New<Node>(i);
+      ASSERT_TRUE(registry->Register(dying.Get(), held.Get(), target.Get()).ok());
+    }
+  }
+  heap_->CollectGarbage();
+  const int ran_at_collection = ran;
+  const bool waiting = queue_->scheduler().pending() > 0;
+  heap_.reset();  // the queue, its scheduler and the registry go with the heap
+  queue_ = nullptr;
+  EXPECT_EQ(ran, ran_at_collection) << "no callback runs while the heap is destroyed";
+  if (scheduler_kind() == SchedulerKind::kHostJobs) EXPECT_TRUE(waiting);
+}
+
 TEST_P(FinalizationTest, ManyRegistrationsAcrossManyCollections) {
   constexpr int kCount = testing::kSanitized ? 20000 : 200000;
   HandleScope scope(*heap_);
