@@ -94,7 +94,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // Registers `target`. `token` (optional) is any live heap object, often the target
   // itself, to pass to Unregister later.
   absl::Status Register(const void* target, Held held, const void* token = nullptr) {
-    CheckNotStale("Register");
+    heap_->CheckNotStale(this, "FinalizationRegistry::Register");
     if (target == nullptr) {
       return absl::InvalidArgumentError(
           "gclab: FinalizationRegistry::Register: the target must not be null");
@@ -147,7 +147,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // and not yet delivered. True if there was any. A null token, or one that is not a
   // live object of this heap, is InvalidArgument.
   absl::StatusOr<bool> Unregister(const void* token) {
-    CheckNotStale("Unregister");
+    heap_->CheckNotStale(this, "FinalizationRegistry::Unregister");
     if (token == nullptr || !heap_->Contains(token)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "gclab: FinalizationRegistry::Unregister: unusable token %p: not a live object of "
@@ -193,8 +193,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   FinalizationRegistry(Heap& heap, FinalizationQueue& queue, Cleanup cleanup)
       : heap_(&heap),
         queue_(&queue),
-        cleanup_(std::make_shared<Cleanup>(std::move(cleanup))),
-        moving_heap_(heap.moves_objects()) {}
+        cleanup_(std::make_shared<Cleanup>(std::move(cleanup))) {}
 
  private:
   using AnyObject = finalization_internal::AnyObject;
@@ -215,17 +214,6 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     State state = kFree;
     bool has_token = false;  // tells a token that died from no token
   };
-
-  // `registry->Register(target, heap.New<...>())` may read `registry` before the
-  // allocation moves it: the call would then go to the old copy and be lost. A moving
-  // collector's old copy is not an object of the heap any more, so this catches it.
-  void CheckNotStale(const char* what) const {
-    GCLAB_CHECK(!moving_heap_ || heap_->Contains(this),
-                "FinalizationRegistry::%s called through a stale pointer %p: the registry "
-                "moved in an allocation made after the pointer was read (allocate the "
-                "arguments into Locals first)",
-                what, static_cast<const void*>(this));
-  }
 
   static AnyObject* Untyped(const void* p) {
     return static_cast<AnyObject*>(const_cast<void*>(p));
@@ -401,7 +389,6 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   uint32_t id_ = 0;
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   uint32_t slot_count_ = 0;  // slots ever used (free ones included)
-  bool moving_heap_;
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;
   size_t ready_ = 0;

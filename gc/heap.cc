@@ -71,6 +71,7 @@ absl::Status HeapImpl::Init() {
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
   collector_->set_ephemeron_algorithm(options_.ephemeron_algorithm);
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
+  heap_.moving_ = collector_->moves_objects();
   SetBudget(options_.policy->InitialBudget(options_.heap_limit));
   return absl::OkStatus();
 }
@@ -420,6 +421,17 @@ Heap::~Heap() {
 
 internal::ObjectHeader* Heap::AllocateSlow(size_t cell_size, bool abort_on_oom) {
   return impl_->AllocateSlow(cell_size, abort_on_oom);
+}
+
+bool Heap::IsOldAddress(const void* object) const {
+  return impl_->collector().IsOldAddress(object);
+}
+
+void Heap::StaleObject(const void* object, const char* what) const {
+  internal::Fatal(__FILE__, __LINE__,
+                  "%s called through a stale pointer %p: the object moved in an allocation "
+                  "made after the pointer was read (allocate the arguments into Locals first)",
+                  what, object);
 }
 
 void Heap::RegisterFinalizable(void* payload) { impl_->collector().RegisterFinalizable(payload); }

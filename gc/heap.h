@@ -154,6 +154,17 @@ class Heap {
   // yet reclaimed). Costs a hash lookup at most.
   bool Contains(const void* payload) const;
 
+  // Stops the program with a message if `object` is where an object was before the
+  // last collection moved it (on heaps whose collector moves objects; elsewhere it
+  // costs nothing). For methods of heap objects that change state, called as
+  // `object->Method(heap.New<T>(...))`: C++ may read `object` before the allocation
+  // moves it, and the call would then change the stale copy and be lost. `what` names
+  // the method in the message. An address range test: cheap, and it catches a pointer
+  // that one collection made stale.
+  GCLAB_INLINE void CheckNotStale(const void* object, const char* what) const {
+    if (moving_ && IsOldAddress(object)) StaleObject(object, what);
+  }
+
   // Replaces the out-of-memory handler; it must not return (the heap aborts if it
   // does). It may throw.
   void set_out_of_memory_handler(OutOfMemoryHandler handler);
@@ -202,6 +213,8 @@ class Heap {
     return handles_.Push(object);
   }
   void RegisterFinalizable(void* payload);
+  [[noreturn]] void StaleObject(const void* object, const char* what) const;
+  bool IsOldAddress(const void* object) const;
   absl::Status OutOfMemory(size_t cell_size);
 
   internal::AllocationState alloc_;
@@ -210,6 +223,7 @@ class Heap {
   internal::PersistentList weak_persistents_;
   int constructing_ = 0;        // constructors of heap objects running now
   bool track_finalizable_ = false;
+  bool moving_ = false;  // the collector moves objects
   uint64_t id_ = 0;
   std::unique_ptr<internal::HeapImpl> impl_;
 };

@@ -558,6 +558,35 @@ TEST_P(FinalizationTest, ManyRegistrationsAcrossManyCollections) {
   }
 }
 
+// A method called through a raw pointer read before an allocation that moved the
+// object would change the old copy: the registration or entry would be lost. It stops.
+TEST(StaleObjectDeathTest, RegistryAndTableMethodsThroughAMovedPointerStop) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  // In GCLAB_DEBUG builds the old semispace half is PROT_NONE between collections, so
+  // the stale read itself faults first; otherwise the check's message is the death.
+  const char* expected = internal::kDebugChecks ? "" : "stale pointer";
+  auto run = [](auto&& misuse) {
+    std::unique_ptr<Heap> heap = MakeHeap(CollectorKind::kSemispace);
+    HandleScope scope(*heap);
+    Local<Node> key = heap->New<Node>(1);
+    Local<Node> held = heap->New<Node>(2);
+    Local<NodeRegistry> registry = NodeRegistry::Create(*heap, [](Local<Node>) {});
+    Local<WeakMap<Node, Node>> map = WeakMap<Node, Node>::New(*heap);
+    NodeRegistry* stale_registry = registry.Get();
+    WeakMap<Node, Node>* stale_map = map.Get();
+    heap->CollectGarbage();  // everything moves
+    misuse(stale_registry, stale_map, key.Get(), held.Get());
+  };
+  EXPECT_DEATH(run([](NodeRegistry* r, WeakMap<Node, Node>*, Node* k, Node* h) {
+                 r->Register(k, h).IgnoreError();
+               }),
+               expected);
+  EXPECT_DEATH(run([](NodeRegistry*, WeakMap<Node, Node>* m, Node* k, Node* h) {
+                 m->Set(k, h).IgnoreError();
+               }),
+               expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllCollectorsAndSchedulers, FinalizationTest,
     ::testing::Combine(::testing::ValuesIn(AllCollectors()), ::testing::ValuesIn(AllSchedulerKinds())),

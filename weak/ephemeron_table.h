@@ -23,7 +23,10 @@
 // the heap, and do not count toward the heap limit.
 //
 // Errors: Set with a null key, or with a key or value that is not a live object of the
-// table's heap, is InvalidArgument and changes nothing. Get/Has/Delete with a key from
+// table's heap, is InvalidArgument and changes nothing. Set, Add and Delete called
+// through a stale raw pointer to a table that moved (`map->Set(k, heap.New<V>())`
+// under a moving collector, where C++ may read `map` before the allocation) stop with
+// a message instead of changing the old copy. Get/Has/Delete with a key from
 // another heap stop with a message in GCLAB_DEBUG builds.
 #ifndef GCLAB_WEAK_EPHEMERON_TABLE_H_
 #define GCLAB_WEAK_EPHEMERON_TABLE_H_
@@ -143,6 +146,7 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
   }
   // Adds or replaces the entry for `key`. `value` may be null.
   absl::Status Set(K* key, V* value) {
+    heap_->CheckNotStale(this, "WeakMap::Set");
     if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
     if (value != nullptr) {
       if (absl::Status s = weak_internal::CheckTableArgument(*heap_, value, "value"); !s.ok()) {
@@ -154,6 +158,7 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
   }
   // Removes the entry for `key`; true if there was one.
   bool Delete(const K* key) {
+    heap_->CheckNotStale(this, "WeakMap::Delete");
     CheckKey(key);
     return table_.Remove(key);
   }
@@ -185,6 +190,7 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
   explicit WeakSet(Heap& heap) : heap_(&heap) {}
 
   absl::Status Add(K* key) {
+    heap_->CheckNotStale(this, "WeakSet::Add");
     if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
     table_.FindOrAdd(key);
     return absl::OkStatus();
@@ -194,6 +200,7 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
     return table_.Find(key) != nullptr;
   }
   bool Delete(const K* key) {
+    heap_->CheckNotStale(this, "WeakSet::Delete");
     CheckKey(key);
     return table_.Remove(key);
   }

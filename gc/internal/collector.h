@@ -74,6 +74,12 @@ class Collector {
 
   // True for a payload address of an allocated object (outside a cycle).
   virtual bool Contains(const void* payload) const = 0;
+  // True for an address where an object was before the last collection moved it (a
+  // copying collector's old space): a quick test for stale raw pointers.
+  virtual bool IsOldAddress(const void* address) const {
+    (void)address;
+    return false;
+  }
   // Every allocated object with its cell size (outside a cycle; after a Sweep: every
   // live object).
   virtual void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) = 0;

@@ -45,6 +45,7 @@ class SemispaceCollector final : public Collector {
   void ReleaseMemory(size_t keep_bytes) override;
 
   bool Contains(const void* payload) const override;
+  bool IsOldAddress(const void* address) const override { return from_space().Contains(address); }
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
   size_t committed_bytes() const override;
 
