@@ -118,6 +118,22 @@ struct DeliveryCheck {
   std::string error;
 };
 
+// The parts of one run, and the counters every variant reports from them.
+struct RunTimes {
+  double build_ms = 0, gc_live_ms = 0, gc_dead_ms = 0, deliver_ms = 0;
+};
+
+void PublishRun(benchmark::State& state, int64_t n, const RunTimes& t) {
+  const double total_ms = t.build_ms + t.gc_live_ms + t.gc_dead_ms + t.deliver_ms;
+  state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
+  state.counters["build_ms"] = t.build_ms;
+  state.counters["gc_live_ms"] = t.gc_live_ms;
+  state.counters["gc_dead_ms"] = t.gc_dead_ms;
+  state.counters["deliver_ms"] = t.deliver_ms;
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
 void BM_WhippetFinalizersGclab(benchmark::State& state, CollectorKind kind,
                                SchedulerKind scheduler, bool fixed_heap, int64_t n) {
   gclab::HeapOptions options;
@@ -197,15 +213,8 @@ void BM_WhippetFinalizersGclab(benchmark::State& state, CollectorKind kind,
                             .c_str());
     return;
   }
-  const double total_ms = build_ms + gc_live_ms + gc_dead_ms + deliver_ms;
-  state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
-  state.counters["build_ms"] = build_ms;
-  state.counters["gc_live_ms"] = gc_live_ms;
-  state.counters["gc_dead_ms"] = gc_dead_ms;
-  state.counters["deliver_ms"] = deliver_ms;
+  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms});
   state.counters["collections"] = static_cast<double>(collections);
-  state.counters["peak_rss_mb"] = PeakRssMb();
-  state.SetItemsProcessed(state.iterations() * n);
 }
 
 // --- Boehm GC: the same list, GC_register_finalizer_no_order on each pair.
@@ -298,15 +307,8 @@ void BM_WhippetFinalizersBoehm(benchmark::State& state, int64_t n) {
                             .c_str());
     return;
   }
-  const double total_ms = build_ms + gc_live_ms + gc_dead_ms + deliver_ms;
-  state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
-  state.counters["build_ms"] = build_ms;
-  state.counters["gc_live_ms"] = gc_live_ms;
-  state.counters["gc_dead_ms"] = gc_dead_ms;
-  state.counters["deliver_ms"] = deliver_ms;
+  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms});
   state.counters["undelivered"] = static_cast<double>(n - dead_round);
-  state.counters["peak_rss_mb"] = PeakRssMb();
-  state.SetItemsProcessed(state.iterations() * n);
 }
 
 void BM_RegisterUnregister(benchmark::State& state, CollectorKind kind) {

@@ -225,20 +225,15 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   }
   // f(index, slot) for every slot ever used, free ones included.
   template <typename F>
-  void ForEachSlot(F&& f) const {
-    for (uint32_t c = 0; c < chunks_.size(); ++c) {
-      const uint32_t base = c << kChunkShift;
-      const uint32_t end = std::min(kChunkSlots, slot_count_ - base);
-      const Slot* chunk = chunks_[c].get();
-      for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
-    }
-  }
+  void ForEachSlot(F&& f) const { ForEachSlotOf(*this, f); }
   template <typename F>
-  void ForEachSlot(F&& f) {
-    for (uint32_t c = 0; c < chunks_.size(); ++c) {
+  void ForEachSlot(F&& f) { ForEachSlotOf(*this, f); }
+  template <typename Self, typename F>
+  static void ForEachSlotOf(Self& self, F& f) {
+    for (uint32_t c = 0; c < self.chunks_.size(); ++c) {
       const uint32_t base = c << kChunkShift;
-      const uint32_t end = std::min(kChunkSlots, slot_count_ - base);
-      Slot* chunk = chunks_[c].get();
+      const uint32_t end = std::min(kChunkSlots, self.slot_count_ - base);
+      std::conditional_t<std::is_const_v<Self>, const Slot*, Slot*> chunk = self.chunks_[c].get();
       for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
     }
   }

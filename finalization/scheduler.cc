@@ -7,21 +7,13 @@
 
 namespace gclab {
 
-namespace {
-// Appends `from` to `to` and empties `from`; swaps when `to` is empty, so that a batch of
-// millions is never copied and both vectors keep their capacity for the next one.
-void TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to) {
+void BatchingScheduler::TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to) {
   if (to.empty()) {
     to.swap(from);
   } else {
     to.insert(to.end(), from.begin(), from.end());
   }
   from.clear();
-}
-}  // namespace
-
-void AfterEachCollectionScheduler::Enqueue(std::vector<Delivery>& found) {
-  TakeAll(found, pending_);
 }
 
 void AfterEachCollectionScheduler::TakeTurn(Turn, std::vector<Delivery>& run,
@@ -30,10 +22,6 @@ void AfterEachCollectionScheduler::TakeTurn(Turn, std::vector<Delivery>& run,
   // next turn, which the queue takes right after this one. Swapping keeps both
   // vectors' capacity: millions of deliveries are not copied again.
   TakeAll(pending_, run);
-}
-
-void HostJobScheduler::Enqueue(std::vector<Delivery>& found) {
-  TakeAll(found, pending_);
 }
 
 void HostJobScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>&) {
@@ -146,10 +134,6 @@ std::string RandomizedScheduler::Report() const {
       "%d dropped, %d still waiting",
       options_.seed, options_.drop_probability, options_.max_delay_turns, turn_, ran_,
       reordered_, delayed_, dropped_, pending());
-}
-
-void NeverScheduler::Enqueue(std::vector<Delivery>& found) {
-  TakeAll(found, pending_);
 }
 
 void NeverScheduler::TakeTurn(Turn, std::vector<Delivery>&, std::vector<Delivery>& drop) {

@@ -24,7 +24,8 @@
 // never runs callbacks itself and never sees registries or held values: only
 // `Delivery` records, so any policy is safe to write.
 //
-// Writing one: derive from FinalizationScheduler. Every delivery passed to Enqueue
+// Writing one: derive from FinalizationScheduler (or BatchingScheduler, which keeps
+// the pending deliveries in a vector and leaves only TakeTurn to write). Every delivery passed to Enqueue
 // must eventually be returned exactly once, in `run` or `drop`, or be kept forever
 // (then its held value stays alive forever). The queue skips deliveries that became
 // stale (unregistered after the target died, or their registry was collected).
@@ -73,33 +74,36 @@ class FinalizationScheduler {
   virtual size_t pending() const = 0;
 };
 
+// Base of the schedulers that hold deliveries in one vector until a turn takes them.
+class BatchingScheduler : public FinalizationScheduler {
+ public:
+  void Enqueue(std::vector<Delivery>& found) override { TakeAll(found, pending_); }
+  size_t pending() const override { return pending_.size(); }
+
+ protected:
+  // Appends `from` to `to` and empties `from`; swaps when `to` is empty, so that a batch
+  // of millions is never copied and both vectors keep their capacity for the next one.
+  static void TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to);
+  std::vector<Delivery> pending_;
+};
+
 // Runs every delivery at the end of the collection that found it, in the order found:
 // the most predictable choice, and the one that hides order bugs. (Callbacks then run
 // inside whatever allocation triggered the collection, as Boehm GC runs finalizers.)
-class AfterEachCollectionScheduler final : public FinalizationScheduler {
+class AfterEachCollectionScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "after-collection"; }
-  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
-  size_t pending() const override { return pending_.size(); }
-
- private:
-  std::vector<Delivery> pending_;
 };
 
 // A JavaScript engine's behaviour: nothing runs inside the collector's caller; when
 // the host pumps its jobs, each registry with dead targets gets one cleanup job (in
 // the order the registries first had one), which delivers all of that registry's
 // pending registrations. The queue ends every job with Heap::ClearKeptObjects.
-class HostJobScheduler final : public FinalizationScheduler {
+class HostJobScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "host-jobs"; }
-  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
-  size_t pending() const override { return pending_.size(); }
-
- private:
-  std::vector<Delivery> pending_;
 };
 
 // Seeded nondeterminism, reproducible from the seed. Each delivery is, when enqueued,
@@ -169,15 +173,10 @@ class RandomizedScheduler final : public FinalizationScheduler {
 
 // Callbacks never run: every delivery is dropped at the next turn, releasing its held
 // value. A conforming engine may behave so; code must still work.
-class NeverScheduler final : public FinalizationScheduler {
+class NeverScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "never"; }
-  void Enqueue(std::vector<Delivery>& found) override;
   void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
-  size_t pending() const override { return pending_.size(); }
-
- private:
-  std::vector<Delivery> pending_;
 };
 
 // The built-in schedulers by name, for tests, benchmarks and command lines:
