@@ -19,6 +19,8 @@
 #ifndef GCLAB_GC_COLLECTION_HOOK_H_
 #define GCLAB_GC_COLLECTION_HOOK_H_
 
+#include <string_view>
+
 #include "gc/visitor.h"
 
 namespace gclab {
@@ -61,6 +63,8 @@ class CycleContext {
 class CollectionHook {
  public:
   virtual ~CollectionHook() = default;
+  // How retaining paths (Heap::FindRetainingPath) name the roots this hook traces.
+  virtual std::string_view name() const { return "collection hook"; }
   virtual void TraceRoots(Visitor&) {}
   // Returns true if it marked anything; the heap then drains and calls again.
   virtual bool ProcessWeak(CycleContext&) { return false; }

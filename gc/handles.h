@@ -128,6 +128,14 @@ class BasicPersistent : private internal::PersistentNode {
   BasicPersistent(std::nullptr_t) {}  // NOLINT
   BasicPersistent(Heap& heap, T* object) { Set(heap, object); }
   BasicPersistent(Heap& heap, const Local<T>& handle) { Set(heap, handle.Get()); }
+  // A named root: retaining paths (Heap::FindRetainingPath) show the name, so a user
+  // finds which global keeps an object alive. `name` must be a string literal or
+  // outlive the handle.
+  BasicPersistent(Heap& heap, T* object, const char* name) : BasicPersistent(heap, object) {
+    name_ = name;
+  }
+  BasicPersistent(Heap& heap, const Local<T>& handle, const char* name)
+      : BasicPersistent(heap, handle.Get(), name) {}
   BasicPersistent(const BasicPersistent& other) { CopyFrom(other); }
   BasicPersistent& operator=(const BasicPersistent& other) {
     if (this != &other) {
@@ -172,11 +180,15 @@ class BasicPersistent : private internal::PersistentNode {
   T& operator*() const { return *Get(); }
   explicit operator bool() const { return Get() != nullptr; }
 
+  const char* name() const { return name_; }
+  void set_name(const char* name) { name_ = name; }
+
  private:
   void CopyFrom(const BasicPersistent& other) {
     other.CheckUsable();
     orphaned_ = false;
     raw_ = other.raw_;
+    name_ = other.name_;
     if (other.list_ != nullptr) Link(other.list_);
   }
 };

@@ -73,7 +73,29 @@ absl::Status HeapImpl::Init() {
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
   heap_.moving_ = collector_->moves_objects();
   SetBudget(options_.policy->InitialBudget(options_.heap_limit));
+  PolicyInput initial;
+  initial.heap_limit = options_.heap_limit;
+  external_trigger_ = options_.policy->ExternalBudget(initial);
   return absl::OkStatus();
+}
+
+size_t HeapImpl::AdjustExternal(int64_t delta) {
+  if (delta < 0) {
+    const auto decrease = static_cast<size_t>(-(delta + 1)) + 1;
+    GCLAB_CHECK(decrease <= external_bytes_,
+                "AdjustExternalMemory(%lld) with only %zu external bytes reported: every "
+                "release must match an earlier report",
+                static_cast<long long>(delta), external_bytes_);
+    external_bytes_ -= decrease;
+    return external_bytes_;
+  }
+  external_bytes_ += static_cast<size_t>(delta);
+  stats_.peak_external_bytes = std::max(stats_.peak_external_bytes, external_bytes_);
+  if (options_.external_memory_triggers_collection && external_bytes_ > external_trigger_ &&
+      !in_collection_ && heap_.constructing_ == 0) {
+    Collect(CollectionReason::kExternalMemory);
+  }
+  return external_bytes_;
 }
 
 void HeapImpl::SetBudget(size_t budget) {
@@ -240,14 +262,18 @@ void HeapImpl::Collect(CollectionReason reason) {
   stats_.live_bytes = cycle.live_bytes;
   stats_.live_objects = cycle.live_objects;
 
+  if (reason == CollectionReason::kExternalMemory) ++stats_.external_memory_collections;
+
   PolicyInput input;
   input.live_bytes = cycle.live_bytes;
   input.heap_limit = options_.heap_limit;
+  input.external_bytes = external_bytes_;  // what the sweep's destructors left
   input.bytes_allocated_since_last_collection = allocated_since;
   input.collections = cycle.number;
   input.last_pause = cycle.phases.Total();
   size_t budget = options_.policy->NextBudget(input);
   SetBudget(budget);
+  external_trigger_ = external_bytes_ + options_.policy->ExternalBudget(input);
   collector_->ReleaseMemory(budget);
 
   if (options_.verify_after_collection) {
@@ -278,6 +304,7 @@ const HeapStatistics& HeapImpl::UpdatedStats() {
   heap_.alloc_.FlushBump();
   stats_.bytes_allocated = heap_.alloc_.bytes_allocated;
   stats_.committed_bytes = collector_->committed_bytes();
+  stats_.external_bytes = external_bytes_;
   SamplePeakCommitted();
   return stats_;
 }
@@ -438,7 +465,11 @@ void Heap::RegisterFinalizable(void* payload) { impl_->collector().RegisterFinal
 
 absl::Status Heap::OutOfMemory(size_t cell_size) { return impl_->OutOfMemoryStatus(cell_size); }
 
-void Heap::CollectGarbage() { impl_->Collect(CollectionReason::kExplicit); }
+void Heap::CollectGarbage(CollectionReason reason) { impl_->Collect(reason); }
+
+size_t Heap::AdjustExternalMemory(int64_t delta_bytes) { return impl_->AdjustExternal(delta_bytes); }
+
+size_t Heap::external_memory() const { return impl_->external_bytes(); }
 
 const HeapStatistics& Heap::stats() { return impl_->UpdatedStats(); }
 
@@ -494,6 +525,8 @@ std::string_view CollectionReasonName(CollectionReason reason) {
     case CollectionReason::kExplicit: return "explicit";
     case CollectionReason::kAllocationBudget: return "allocation-budget";
     case CollectionReason::kHeapLimit: return "heap-limit";
+    case CollectionReason::kExternalMemory: return "external-memory";
+    case CollectionReason::kAddressSpace: return "address-space";
   }
   return "unknown";
 }

@@ -59,6 +59,7 @@
 #include "gc/internal/persistent_node.h"
 #include "gc/member.h"
 #include "gc/policy.h"
+#include "gc/retaining_path.h"
 #include "gc/stats.h"
 #include "gc/visitor.h"
 
@@ -94,6 +95,10 @@ struct HeapOptions {
   // Run the heap verifier after every collection (always on in GCLAB_DEBUG builds).
   bool verify_after_collection = internal::kDebugChecks;
   EphemeronAlgorithm ephemeron_algorithm = EphemeronAlgorithm::kIndexed;
+  // Whether external memory (AdjustExternalMemory) counts toward starting
+  // collections. Off, it is only counted in the statistics: the naive baseline of a
+  // runtime that never told its collector about big buffers.
+  bool external_memory_triggers_collection = true;
 };
 
 template <typename T>
@@ -139,8 +144,25 @@ class Heap {
   template <typename T, typename... Args>
   T* NewRaw(Args&&... args);
 
-  // A full, stop-the-world collection.
-  void CollectGarbage();
+  // A full, stop-the-world collection. Subsystems that collect for their own reason
+  // (a failed address-space reservation) say so; the statistics keep the reason.
+  void CollectGarbage(CollectionReason reason = CollectionReason::kExplicit);
+
+  // External memory accounting (policy.h explains it): a heap object that owns
+  // memory outside the heap reports each change, +bytes when it commits memory and
+  // -bytes when it releases it (its destructor may do so during a collection). When
+  // the growth since the last collection passes the policy's ExternalBudget, this
+  // call collects first, like an allocation: hold heap objects in handles across it.
+  // Returns the external bytes now reported. A decrease below zero stops the
+  // program with a message (an unbalanced report).
+  size_t AdjustExternalMemory(int64_t delta_bytes);
+  size_t external_memory() const;
+
+  // Why is `object` alive? A shortest chain of strong references from a root to it
+  // (retaining_path.h). NotFound when no root reaches it (the next collection
+  // reclaims it); InvalidArgument for null or an address that is not an object of
+  // this heap. Outside collections only; allocates nothing in the heap.
+  absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
 
   // Statistics so far (see stats.h).
   const HeapStatistics& stats();

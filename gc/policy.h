@@ -13,6 +13,15 @@
 //
 // A researcher's own policy implements TriggerPolicy; it sees the statistics of the
 // cycle that just ended (PolicyInput) and may keep state between cycles.
+//
+// External memory. Heap objects that own big buffers outside the heap (a linear
+// memory's committed pages) report them with Heap::AdjustExternalMemory. A few bytes
+// of heap object can own a gigabyte: counted as heap allocation they would never
+// trigger a collection in time. So external memory has its own budget, asked of the
+// policy after every collection (ExternalBudget): when the external bytes grow past
+// what the last collection left plus this budget, the heap collects. The default rule,
+// V8's: a collection once external memory grows by 64 MiB or by an eighth of what was
+// live, whichever is more, so dead buffers add at most about 1/8 to the live ones.
 #ifndef GCLAB_GC_POLICY_H_
 #define GCLAB_GC_POLICY_H_
 
@@ -29,6 +38,7 @@ namespace gclab {
 struct PolicyInput {
   size_t live_bytes = 0;        // after the collection that just ended
   size_t heap_limit = 0;        // HeapOptions::heap_limit
+  size_t external_bytes = 0;    // external memory after the collection (see above)
   uint64_t bytes_allocated_since_last_collection = 0;
   absl::Duration last_pause;    // of the collection that just ended
   uint64_t collections = 0;     // number completed, including this one
@@ -42,6 +52,19 @@ class TriggerPolicy {
   virtual size_t InitialBudget(size_t heap_limit) = 0;
   // Budget after a collection.
   virtual size_t NextBudget(const PolicyInput& input) = 0;
+  // Bytes of external memory that may be added before the next collection; asked
+  // with external_bytes = 0 before the first one. DefaultExternalBudget unless
+  // overridden.
+  virtual size_t ExternalBudget(const PolicyInput& input) {
+    return DefaultExternalBudget(input.external_bytes);
+  }
+
+  static constexpr size_t kMinExternalBudget = size_t{64} << 20;
+  // max(64 MiB, live external / 8).
+  static size_t DefaultExternalBudget(size_t live_external_bytes) {
+    size_t eighth = live_external_bytes / 8;
+    return eighth > kMinExternalBudget ? eighth : kMinExternalBudget;
+  }
 };
 
 // Collects after every `budget_bytes` of allocation.

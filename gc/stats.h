@@ -37,6 +37,8 @@ enum class CollectionReason {
   kExplicit,         // Heap::CollectGarbage
   kAllocationBudget, // the trigger policy's budget ran out
   kHeapLimit,        // an allocation did not fit under the heap limit
+  kExternalMemory,   // external memory (Heap::AdjustExternalMemory) grew past its budget
+  kAddressSpace,     // a reservation of address space failed; collect and retry
 };
 std::string_view CollectionReasonName(CollectionReason reason);
 
@@ -72,6 +74,11 @@ struct HeapStatistics {
   size_t live_objects = 0;       // after the last collection
   size_t committed_bytes = 0;    // memory the heap holds from the OS now
   size_t peak_committed_bytes = 0;
+  // Memory outside the heap that heap objects own, as reported to
+  // Heap::AdjustExternalMemory (linear memories' committed bytes, for one).
+  size_t external_bytes = 0;
+  size_t peak_external_bytes = 0;
+  uint64_t external_memory_collections = 0;  // started because external memory grew
   absl::Duration total_pause;
   absl::Duration max_pause;
   PhaseTimes total_phases;

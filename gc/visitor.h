@@ -7,6 +7,7 @@
 // that reports each reference it holds, once per collection:
 //
 //   visitor.Trace(member);                   // Member<T>: keeps the target alive
+//   visitor.Trace(member, "parent");         // the same, named for retaining paths
 //   visitor.Trace(weak_member);              // WeakMember<T>: cleared when it dies
 //   visitor.TraceEphemeron(key, value);      // value kept alive only while key is
 //   visitor.RegisterWeakCallback(&F, this);  // F(context, this) after weak clearing
@@ -41,6 +42,15 @@ class Visitor {
     if (member.raw_ != nullptr) VisitSlot(const_cast<void**>(&member.raw_));
   }
 
+  // The same, naming the field for diagnostics: a retaining path (Heap::
+  // FindRetainingPath) shows "Instance.memory" instead of a field offset. Collectors
+  // treat it exactly as the unnamed form. `field_name` must be a string literal (or
+  // live as long as the heap).
+  template <typename T>
+  void Trace(const Member<T>& member, const char* field_name) {
+    if (member.raw_ != nullptr) VisitNamedSlot(const_cast<void**>(&member.raw_), field_name);
+  }
+
   template <typename T>
   void Trace(const WeakMember<T>& member) {
     if (member.raw_ != nullptr) VisitWeakSlot(const_cast<void**>(&member.raw_));
@@ -62,6 +72,11 @@ class Visitor {
   // `*slot` is a non-null pointer to the payload of a heap object. Implementations may
   // overwrite `*slot` (a moving collector stores the new address there).
   virtual void VisitSlot(void** slot) = 0;
+  // A strong reference with a field name; the default forgets the name.
+  virtual void VisitNamedSlot(void** slot, const char* field_name) {
+    (void)field_name;
+    VisitSlot(slot);
+  }
   // A weak reference. The default, for visitors that check rather than collect,
   // treats it like a strong one.
   virtual void VisitWeakSlot(void** slot) { VisitSlot(slot); }

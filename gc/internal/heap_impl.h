@@ -21,6 +21,8 @@ class HeapImpl {
 
   ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
   void Collect(CollectionReason reason);
+  size_t AdjustExternal(int64_t delta);
+  size_t external_bytes() const { return external_bytes_; }
   const HeapStatistics& UpdatedStats();
 
   Collector& collector() { return *collector_; }
@@ -42,6 +44,8 @@ class HeapImpl {
     oom_handler_ = std::move(handler);
   }
   absl::Status OutOfMemoryStatus(size_t cell_size) const;
+
+  absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
 
   // Checks every object and root; stops with a message on the first broken one.
   // Valid outside a cycle. Returns the number of objects checked.
@@ -72,6 +76,8 @@ class HeapImpl {
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;
+  size_t external_bytes_ = 0;
+  size_t external_trigger_ = 0;  // collect when external_bytes_ passes it
   bool in_collection_ = false;
 };
 

@@ -56,6 +56,17 @@ constexpr std::string_view TypeNameOf() {
   return s.substr(begin, end - begin);
 }
 
+// A class's own name for diagnostics (`static constexpr std::string_view kTypeName`),
+// or the C++ name.
+template <typename T, typename = void>
+struct TypeNameFor {
+  static constexpr std::string_view value = TypeNameOf<T>();
+};
+template <typename T>
+struct TypeNameFor<T, std::void_t<decltype(T::kTypeName)>> {
+  static constexpr std::string_view value = T::kTypeName;
+};
+
 inline constexpr size_t kAllocationGranule = 8;
 inline constexpr size_t kHeaderSize = 8;
 
@@ -88,7 +99,7 @@ struct TypeInfoFor {
       std::is_trivially_destructible_v<T> ? nullptr : &Finalize,
       std::is_trivially_copyable_v<T> ? nullptr : &Relocate,
       CellSizeFor(sizeof(T)),
-      TypeNameOf<T>(),
+      TypeNameFor<T>::value,
   };
   // For a cell whose constructor threw: the same size, nothing to trace or destroy.
   static constexpr TypeInfo kFillerInfo = {

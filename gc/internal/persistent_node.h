@@ -26,6 +26,7 @@ class PersistentNode {
   }
 
   void* raw_ = nullptr;
+  const char* name_ = nullptr;  // for retaining paths; a string literal
   PersistentList* list_ = nullptr;
   bool orphaned_ = false;
 
@@ -46,6 +47,13 @@ class PersistentList {
   void ForEachSlot(F&& f) {
     for (PersistentNode* n = sentinel_.next_; n != &sentinel_; n = n->next_) {
       if (n->raw_ != nullptr) f(&n->raw_);
+    }
+  }
+  // f(void** slot, const char* name_or_null), for diagnostics.
+  template <typename F>
+  void ForEachNamedSlot(F&& f) {
+    for (PersistentNode* n = sentinel_.next_; n != &sentinel_; n = n->next_) {
+      if (n->raw_ != nullptr) f(&n->raw_, n->name_);
     }
   }
 
