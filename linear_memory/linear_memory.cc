@@ -68,6 +68,13 @@ absl::StatusOr<Local<LinearMemory>> LinearMemory::Create(Heap& heap,
         descriptor.initial_pages, maximum));
   }
 
+  // Report the bytes first: if that collects, dead memories give their reservations
+  // and pages back before this one takes a reservation (a loop that instantiates and
+  // drops then holds the live memories plus one, never one more).
+  const size_t initial_bytes = size_t{descriptor.initial_pages} * kWasmPageSize;
+  heap.AdjustExternalMemory(static_cast<int64_t>(initial_bytes));  // may collect
+  auto unreport = [&] { heap.AdjustExternalMemory(-static_cast<int64_t>(initial_bytes)); };
+
   std::shared_ptr<ReservationSpace> state = space.space();
   absl::StatusOr<Reservation> reservation = state->Acquire();
   if (!reservation.ok() && options.collect_on_exhaustion) {
@@ -82,12 +89,13 @@ absl::StatusOr<Local<LinearMemory>> LinearMemory::Create(Heap& heap,
   }
   if (!reservation.ok()) {
     state->NoteFailure();
+    unreport();
     return reservation.status();
   }
-  const size_t initial_bytes = size_t{descriptor.initial_pages} * kWasmPageSize;
   if (absl::Status s = reservation->CommitTo(initial_bytes); !s.ok()) {
     state->ReturnUnused(*std::move(reservation));
     state->NoteFailure();
+    unreport();
     return s;
   }
   const uint64_t id = state->NextId();
@@ -96,9 +104,9 @@ absl::StatusOr<Local<LinearMemory>> LinearMemory::Create(Heap& heap,
   if (!memory.ok()) {
     // The constructor did not run: the reservation is still ours.
     state->ReturnUnused(*std::move(reservation));
+    unreport();
     return memory.status();
   }
-  heap.AdjustExternalMemory(static_cast<int64_t>(initial_bytes));  // may collect
   return memory;
 }
 

@@ -1,40 +1,58 @@
 #!/usr/bin/env bash
-# gclab's main job: the benchmark suites on every collector beside their baselines
-# (Boehm GC, new/delete, a bare bump pointer; std::weak_ptr and absl::flat_hash_map
-# for the weak suite; Boehm's finalizers for the finalization suite), printed as
-# tables. Installs what it needs first. Google
-# Benchmark's own flags go to both binaries; sizes are set by environment variables:
+# gclab's main job: the benchmark suites on every collector beside their baselines,
+# printed as tables. Installs what it needs first.
 #
-#   tools/bench.sh --benchmark_filter=GCBench
+#   tools/bench.sh reclamation      # the main job: linear-memory reclamation (~1 min)
+#   tools/bench.sh                  # every suite: reclamation, gc, weak, finalization
+#   tools/bench.sh gc weak          # some suites
+#   tools/bench.sh gc --benchmark_filter=GCBench     # Google Benchmark's flags follow
 #   GCLAB_BINARY_TREES_DEPTH=16 GCLAB_NAIVE_CHAIN_SIZES=10000 tools/bench.sh   # quicker
 #
-# (GCLAB_CHAIN_SIZES, GCLAB_WHIPPET_LENGTH, GCLAB_WEAKMAP_KEYS, GCLAB_FINALIZERS: see
-# benchmarks/README.md.)
+# Baselines: Boehm GC, new/delete and a bare bump pointer (gc); std::weak_ptr and
+# absl::flat_hash_map (weak); Boehm's finalizers (finalization); the manual-free ideal,
+# munmap at the moment of the drop (reclamation). Sizes are set by environment
+# variables (GCLAB_RECLAIM_SIZES_MIB, GCLAB_CHAIN_SIZES, GCLAB_WHIPPET_LENGTH,
+# GCLAB_WEAKMAP_KEYS, GCLAB_FINALIZERS...: see benchmarks/README.md).
 #
 # The JSON is kept in results/<date>-<host>/ for later comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 
-if ! bazel build -c opt //benchmarks:gc_benchmarks //benchmarks:weak_benchmarks \
-    //benchmarks:finalization_benchmarks >/tmp/gclab-build.log 2>&1; then
+suites=()
+while [[ $# -gt 0 && "$1" != -* ]]; do
+  case "$1" in
+    reclamation|gc|weak|finalization) suites+=("$1") ;;
+    *) echo "bench.sh: unknown suite '$1' (reclamation, gc, weak, finalization)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ ${#suites[@]} -eq 0 ]]; then suites=(reclamation gc weak finalization); fi
+
+targets=()
+for s in "${suites[@]}"; do targets+=("//benchmarks:${s}_benchmarks"); done
+if ! bazel build -c opt "${targets[@]}" >/tmp/gclab-build.log 2>&1; then
   cat /tmp/gclab-build.log >&2
   exit 1
 fi
 out="results/$(date +%Y%m%d-%H%M%S)-$(hostname -s)"
 mkdir -p "$out"
-for suite in gc_benchmarks weak_benchmarks finalization_benchmarks; do
-  echo "=== $suite"
-  "bazel-bin/benchmarks/$suite" --benchmark_out="$out/$suite.json" \
+for s in "${suites[@]}"; do
+  echo "=== ${s}_benchmarks"
+  "bazel-bin/benchmarks/${s}_benchmarks" --benchmark_out="$out/${s}_benchmarks.json" \
     --benchmark_out_format=json "$@"
 done
-for suite in gc_benchmarks weak_benchmarks finalization_benchmarks; do
+for s in "${suites[@]}"; do
   echo
-  if grep -q '"run_name"' "$out/$suite.json"; then
-    echo "=== $suite"
-    python3 benchmarks/summarize.py "$out/$suite.json"
+  json="$out/${s}_benchmarks.json"
+  if ! grep -q '"run_name"' "$json"; then
+    echo "=== ${s}_benchmarks: no benchmark matched the filter"
+  elif [[ "$s" == reclamation ]]; then
+    echo "=== ${s}_benchmarks"
+    python3 benchmarks/reclamation_table.py "$json"
   else
-    echo "=== $suite: no benchmark matched the filter"
+    echo "=== ${s}_benchmarks"
+    python3 benchmarks/summarize.py "$json"
   fi
 done
 echo

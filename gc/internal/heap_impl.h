@@ -77,7 +77,7 @@ class HeapImpl {
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;
   size_t external_bytes_ = 0;
-  size_t external_trigger_ = 0;  // collect when external_bytes_ passes it
+  size_t external_trigger_ = 0;  // collect when external_bytes_ reaches it
   bool in_collection_ = false;
 };
 
