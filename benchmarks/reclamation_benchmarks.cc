@@ -31,6 +31,8 @@
 //
 // Counters (BM_Reclaim):
 //   instances_per_s     iterations / loop time
+//   pause_ms            the collections' pauses within the loop (the sweep's munmaps
+//                       included)
 //   ideal_mb            (K + 1) * M * F: the live memories plus the one being made
 //   peak_mb             peak resident set above what the run started with, sampled
 //                       after each touch (/proc/self/statm)
@@ -48,7 +50,8 @@
 //   --sizes_mib=64,256,1024   GCLAB_RECLAIM_SIZES_MIB
 //   --touch=0.25              GCLAB_RECLAIM_TOUCH      fraction F of pages touched
 //   --live=4                  GCLAB_RECLAIM_LIVE       K
-//   --iterations=24           GCLAB_RECLAIM_ITERATIONS N
+//   --iterations=N            GCLAB_RECLAIM_ITERATIONS N; by default 24 * sqrt(1024 / M):
+//                             24 at 1 GiB, 48 at 256 MiB, 96 at 64 MiB
 //   --exhaustion_instances=20000      GCLAB_EXHAUSTION_INSTANCES R
 //   --exhaustion_budget_gib=0         GCLAB_EXHAUSTION_BUDGET_GIB: 0 = the OS's own
 //                             limit (128 TiB of user address space on x86-64: about
@@ -57,6 +60,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -92,7 +96,7 @@ struct Config {
   std::vector<int64_t> sizes_mib = {64, 256, 1024};
   double touch = 0.25;
   int live = 4;
-  int iterations = 24;
+  int iterations = 0;  // 0: 24 * sqrt(1024 / M), so small sizes run long enough to time
   int64_t exhaustion_instances = 20000;
   int64_t exhaustion_budget_gib = 0;
 };
@@ -123,15 +127,24 @@ struct Measured {
   uint64_t collections = 0;
   std::vector<double> lag_iters;
   double return_ms = 0;
+  double pause_ms = 0;    // collections' pauses during the loop
   double release_ms = 0;  // time inside munmap / madvise, in all
   size_t released_touched = 0;
   size_t resident_after = 0;
 };
 
+int Iterations(const Config& c, size_t mib) {
+  if (c.iterations > 0) return c.iterations;
+  return static_cast<int>(24 * std::max(1.0, std::sqrt(1024.0 / static_cast<double>(mib))));
+}
+
 void Publish(benchmark::State& state, const Config& c, size_t mib, const Measured& m) {
+  const int iterations = Iterations(c, mib);
   const double touched_mb = static_cast<double>(mib) * c.touch;
   const double ideal = (c.live + 1) * touched_mb;
-  state.counters["instances_per_s"] = c.iterations / (m.loop_ms / 1e3);
+  state.counters["iterations"] = iterations;
+  state.counters["instances_per_s"] = iterations / (m.loop_ms / 1e3);
+  state.counters["pause_ms"] = m.pause_ms;
   state.counters["ideal_mb"] = ideal;
   state.counters["peak_mb"] = static_cast<double>(m.peak_resident) / kMiB;
   state.counters["rss_ratio"] = static_cast<double>(m.peak_resident) / kMiB / ideal;
@@ -183,7 +196,8 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
     std::vector<uint64_t> ring_ids(c.live, 0);
     bool failed = false;
     const auto loop_start = Clock::now();
-    for (iteration = 0; iteration < c.iterations; ++iteration) {
+    const int iterations = Iterations(c, mib);
+    for (iteration = 0; iteration < iterations; ++iteration) {
       HandleScope scope(*heap);
       absl::StatusOr<Local<Instance>> instance =
           Instance::Create(*heap, {{.initial_pages = pages, .maximum_pages = pages}});
@@ -212,6 +226,8 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
     m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
     m.peak_reservations = space.stats().peak_reservations;
     m.collections = heap->stats().collections - 1;  // not the final explicit one
+    m.pause_ms = absl::ToDoubleMilliseconds(heap->stats().total_pause -
+                                            heap->stats().last_cycle.pause);
     if (space.stats().live != 0) {
       state.SkipWithError("memories still live after the final collection");
       break;
@@ -237,7 +253,8 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
       m.released_touched += touched;
     };
     const auto loop_start = Clock::now();
-    for (int i = 0; i < c.iterations; ++i) {
+    const int iterations = Iterations(c, mib);
+    for (int i = 0; i < iterations; ++i) {
       void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                      -1, 0);
       if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
@@ -261,7 +278,7 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
     }
     m.return_ms = MsSince(drop);
     m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
-    m.peak_reservations = static_cast<size_t>(std::min(c.live + 1, c.iterations));
+    m.peak_reservations = static_cast<size_t>(std::min(c.live + 1, iterations));
     Publish(state, c, mib, m);
   }
 }
@@ -413,7 +430,9 @@ int main(int argc, char** argv) {
   gclab_bench::Register(config);
   benchmark::AddCustomContext("touch", std::to_string(config.touch));
   benchmark::AddCustomContext("live", std::to_string(config.live));
-  benchmark::AddCustomContext("iterations", std::to_string(config.iterations));
+  benchmark::AddCustomContext("iterations", config.iterations > 0
+                                                ? std::to_string(config.iterations)
+                                                : "24 * sqrt(1024 MiB / size)");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

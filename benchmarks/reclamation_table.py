@@ -101,13 +101,13 @@ def main():
 
     print(f"Linear-memory reclamation: keep K={context.get('live', '?')} instances, "
           f"touch {float(context.get('touch', 0)) * 100:.0f}% of each memory's pages, "
-          f"{context.get('iterations', '?')} instantiations per run; "
+          f"instantiations per run: {context.get('iterations', '?')}; "
           f"{len(files)} run(s), medians.")
     print("ideal = (K+1) x touched size; peak = resident set above the start; lag = "
           "iterations from a drop to the pages going back; return = final drop to all "
           "pages back.\n")
     header = ["size", "collector", "policy", "inst/s", "x manual", "peak MiB", "x ideal",
-              "reserv.", "GCs", "lag", "return ms", "release GiB/s", "x unmap"]
+              "reserv.", "GCs", "pause ms", "lag", "return ms", "release GiB/s", "x unmap"]
     rows = []
     errors = []
     for name in names:
@@ -133,6 +133,7 @@ def main():
             fmt(med(counter(name, "rss_ratio")), 2, "x"),
             fmt(med(counter(name, "peak_reservations"))),
             fmt(med(counter(name, "collections"))),
+            fmt(med(counter(name, "pause_ms")), 1),
             lag_text(med(counter(name, "lag_iters"))),
             fmt(med(counter(name, "return_ms")), 1),
             fmt(med(counter(name, "release_gib_s")), 1),
