@@ -11,13 +11,24 @@
 //   BM_GCBench/<collector>      Ellis, Kovac and Boehm's GCBench: a stretch tree of
 //   BM_GCBench/new-delete       depth 18, a long-lived tree of depth 16 and a 500,000
 //   BM_GCBench/boehm            double array, then temporary trees of depth 4..16 built
-//                               top-down and bottom-up.
+//   BM_GCBench/mimalloc         top-down and bottom-up.
+//   BM_GCBench/shared_ptr
 //   BM_BinaryTrees/<collector>  the Benchmarks Game's binary-trees, maximum depth 21 by
 //   BM_BinaryTrees/new-delete   default (--binary_trees_depth=N or the environment
 //   BM_BinaryTrees/boehm        variable GCLAB_BINARY_TREES_DEPTH=N; the flag wins).
+//   BM_BinaryTrees/mimalloc
+//   BM_BinaryTrees/shared_ptr
+//
+// Baselines: new-delete is glibc's malloc; boehm is GC_MALLOC; mimalloc is Debian's
+// libmimalloc (mi_malloc/mi_free, loaded with dlopen so that it does not replace
+// malloc for the rest of the process); shared_ptr is std::make_shared nodes whose
+// trees die when their last reference goes (reference counting, no collector).
 //
 // The programs are written once, as templates over a "trees" policy (GclabTrees,
-// BoehmTrees, NewDeleteTrees), so every memory manager runs the same algorithm.
+// BoehmTrees, NewDeleteTrees, MimallocTrees, SharedPtrTrees), so every memory manager
+// runs the same algorithm. In each family the baselines run first, and each gclab run
+// reports its program time over each baseline's, measured in the same process, as
+// counters x_new-delete, x_boehm, x_mimalloc, x_shared_ptr (below 1: gclab faster).
 // gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)); the
 // programs get a 4 GiB heap limit, BM_Alloc 256 MiB.
 //
@@ -39,10 +50,12 @@
 // For the cleanest peak-RSS numbers run one benchmark per process (a Boehm heap and
 // glibc's arenas never give everything back) and pass every JSON file to summarize.py.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -51,10 +64,13 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "benchmarks/baselines.h"
 #include "benchmarks/rss.h"
 #include "gc/gc.h"
 
@@ -437,6 +453,123 @@ class NewDeleteTrees : public PlainTrees<Payload, NewDeleteTrees<Payload>> {
   }
 };
 
+// mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its
+// shared library also exports malloc, and linking it would replace glibc's malloc
+// for every other benchmark in this process. Null when it is not installed.
+struct Mimalloc {
+  void* (*malloc)(size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+  void (*collect)(bool) = nullptr;
+
+  static const Mimalloc* Get() {
+    static const Mimalloc* loaded = [] {
+      void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) return static_cast<Mimalloc*>(nullptr);
+      auto* m = new Mimalloc();
+      m->malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(lib, "mi_malloc"));
+      m->free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "mi_free"));
+      m->collect = reinterpret_cast<void (*)(bool)>(dlsym(lib, "mi_collect"));
+      if (m->malloc == nullptr || m->free == nullptr || m->collect == nullptr) {
+        return static_cast<Mimalloc*>(nullptr);
+      }
+      return m;
+    }();
+    return loaded;
+  }
+};
+
+template <typename Payload>
+class MimallocTrees : public PlainTrees<Payload, MimallocTrees<Payload>> {
+ public:
+  using Base = PlainTrees<Payload, MimallocTrees<Payload>>;
+  using typename Base::ArrayHandle;
+  using typename Base::Handle;
+  using typename Base::Node;
+
+  Handle NewNode() {
+    void* memory = mi_->malloc(sizeof(Node));
+    if (memory == nullptr) OutOfMemory("mi_malloc");
+    return ::new (memory) Node();
+  }
+  void Drop(Handle& node) {
+    DeleteTree(node);
+    node = nullptr;
+  }
+  ArrayHandle NewArray() {
+    auto* values = static_cast<double*>(mi_->malloc(sizeof(double) * kArraySize));
+    if (values == nullptr) OutOfMemory("mi_malloc");
+    FillArray(values);
+    return values;
+  }
+  void DropArray(ArrayHandle& array) {
+    mi_->free(array);
+    array = nullptr;
+  }
+
+ private:
+  void DeleteTree(Node* node) {
+    if (node == nullptr) return;
+    DeleteTree(node->left);
+    DeleteTree(node->right);
+    mi_->free(node);
+  }
+  const Mimalloc* mi_ = Mimalloc::Get();
+};
+
+// Reference counting with std::shared_ptr (make_shared: one allocation per node, with
+// its control block), what a C++ programmer reaches for instead of a collector. A
+// tree dies when its last shared_ptr goes: Drop is reset().
+template <typename Payload>
+struct SharedNode {
+  // Converts to a raw pointer for CountNodes, like the other nodes' fields.
+  struct Ref : std::shared_ptr<SharedNode> {
+    using std::shared_ptr<SharedNode>::shared_ptr;
+    Ref(std::shared_ptr<SharedNode> p) : std::shared_ptr<SharedNode>(std::move(p)) {}  // NOLINT
+    operator const SharedNode*() const { return this->get(); }  // NOLINT
+  };
+  Ref left;
+  Ref right;
+  [[no_unique_address]] Payload payload;
+};
+
+template <typename Payload>
+class SharedPtrTrees {
+ public:
+  using Node = SharedNode<Payload>;
+  using Handle = typename Node::Ref;
+  using ArrayHandle = std::shared_ptr<double[]>;
+  struct Scope {
+    explicit Scope(SharedPtrTrees&) {}
+  };
+
+  Handle NewNode() { return std::make_shared<Node>(); }
+  Handle MakeTree(int depth) {
+    Handle node = NewNode();
+    if (depth > 0) {
+      node->left = MakeTree(depth - 1);
+      node->right = MakeTree(depth - 1);
+    }
+    return node;
+  }
+  void Populate(int depth, const Handle& node) {
+    if (depth <= 0) return;
+    --depth;
+    node->left = NewNode();
+    node->right = NewNode();
+    Populate(depth, node->left);
+    Populate(depth, node->right);
+  }
+  static const Node* Root(const Handle& node) { return node.get(); }
+  static void Drop(Handle& node) { node.reset(); }
+  ArrayHandle NewArray() {
+    ArrayHandle values(new double[kArraySize]);
+    FillArray(values.get());
+    return values;
+  }
+  static double ArrayAt(const ArrayHandle& array, int i) { return array[i]; }
+  static void DropArray(ArrayHandle& array) { array.reset(); }
+};
+
 // ---------------------------------------------------------------------------------
 // The programs, written once over a trees policy. Each returns what must outlive the
 // timed region (the long-lived data, dropped untimed) and whether its checks passed.
@@ -600,10 +733,38 @@ class NewDeleteSystem {
   void Teardown(Meter&) { malloc_trim(0); }
 };
 
+class MimallocSystem {
+ public:
+  absl::Status Setup() {
+    if (Mimalloc::Get() == nullptr) {
+      return absl::UnavailableError(
+          "libmimalloc.so.2 is not installed (apt-get install libmimalloc2.0)");
+    }
+    return absl::OkStatus();
+  }
+  template <typename Payload>
+  MimallocTrees<Payload> MakeTrees() {
+    return MimallocTrees<Payload>();
+  }
+  void Teardown(Meter&) { Mimalloc::Get()->collect(true); }
+};
+
+class SharedPtrSystem {
+ public:
+  absl::Status Setup() { return absl::OkStatus(); }
+  template <typename Payload>
+  SharedPtrTrees<Payload> MakeTrees() {
+    return SharedPtrTrees<Payload>();
+  }
+  void Teardown(Meter&) { malloc_trim(0); }
+};
+
 // Runs `program` on trees of `system` once per benchmark iteration.
 template <typename Payload, typename System, typename Program>
-void RunProgram(benchmark::State& state, System& system, const Program& program) {
+void RunProgram(benchmark::State& state, const std::string& family, const std::string& variant,
+                System& system, const Program& program) {
   Meter meter;
+  double program_ms = 0;
   for (auto _ : state) {
     state.PauseTiming();
     if (absl::Status status = system.Setup(); !status.ok()) {
@@ -616,7 +777,11 @@ void RunProgram(benchmark::State& state, System& system, const Program& program)
       typename decltype(trees)::Scope scope(trees);
       meter.Start();
       state.ResumeTiming();
+      const auto start = std::chrono::steady_clock::now();
       auto survivors = program(trees);
+      program_ms += std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
       state.PauseTiming();
       ok = survivors.ok;
       survivors.Drop(trees);
@@ -626,24 +791,28 @@ void RunProgram(benchmark::State& state, System& system, const Program& program)
     state.ResumeTiming();
     if (!ok) {
       state.SkipWithError("the program's self-check failed (wrong node count or data)");
-      break;
+      return;
     }
   }
   meter.Publish(state);
+  const double ms = program_ms / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+  RecordAndCompare(state, family, variant, ms / 1e3);
 }
 
 // `args` construct the System (a collector kind for gclab; nothing for baselines).
+// `variant` is the benchmark's name after the family (a collector or a baseline).
 template <typename System, typename... Args>
-void BM_GCBench(benchmark::State& state, Args... args) {
+void BM_GCBench(benchmark::State& state, std::string variant, Args... args) {
   System system(args...);
-  RunProgram<GCBenchPayload>(state, system, [](auto& trees) { return RunGCBench(trees); });
+  RunProgram<GCBenchPayload>(state, "BM_GCBench", variant, system,
+                             [](auto& trees) { return RunGCBench(trees); });
 }
 
 template <typename System, typename... Args>
-void BM_BinaryTrees(benchmark::State& state, int depth, Args... args) {
+void BM_BinaryTrees(benchmark::State& state, std::string variant, int depth, Args... args) {
   System system(args...);
   state.SetLabel("depth=" + std::to_string(std::max(kBinaryTreesMinDepth + 2, depth)));
-  RunProgram<NoPayload>(state, system,
+  RunProgram<NoPayload>(state, "BM_BinaryTrees", variant, system,
                         [depth](auto& trees) { return RunBinaryTrees(trees, depth); });
 }
 
@@ -688,34 +857,55 @@ void RegisterBenchmarks(int binary_trees_depth) {
   benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
       ->Unit(benchmark::kMillisecond);
 
-  for (CollectorKind kind : gclab::AllCollectors()) {
-    const std::string name = "BM_GCBench/" + std::string(gclab::CollectorName(kind));
-    benchmark::RegisterBenchmark(name.c_str(), BM_GCBench<GclabSystem, CollectorKind>, kind)
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(1);
-  }
-  benchmark::RegisterBenchmark("BM_GCBench/new-delete", BM_GCBench<NewDeleteSystem>)
+  // Baselines first: the gclab runs report their ratios to them (x_<baseline>).
+  benchmark::RegisterBenchmark("BM_GCBench/new-delete", BM_GCBench<NewDeleteSystem>,
+                               std::string("new-delete"))
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
-  benchmark::RegisterBenchmark("BM_GCBench/boehm", BM_GCBench<BoehmSystem>)
+  benchmark::RegisterBenchmark("BM_GCBench/boehm", BM_GCBench<BoehmSystem>,
+                               std::string("boehm"))
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_GCBench/mimalloc", BM_GCBench<MimallocSystem>,
+                               std::string("mimalloc"))
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_GCBench/shared_ptr", BM_GCBench<SharedPtrSystem>,
+                               std::string("shared_ptr"))
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
 
-  const int depth = binary_trees_depth;
   for (CollectorKind kind : gclab::AllCollectors()) {
-    const std::string name = "BM_BinaryTrees/" + std::string(gclab::CollectorName(kind));
-    benchmark::RegisterBenchmark(name.c_str(), BM_BinaryTrees<GclabSystem, CollectorKind>,
-                                 depth, kind)
+    const std::string name = "BM_GCBench/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_GCBench<GclabSystem, CollectorKind>,
+                                 std::string(gclab::CollectorName(kind)), kind)
         ->Unit(benchmark::kMillisecond)
         ->Iterations(1);
   }
+  const int depth = binary_trees_depth;
   benchmark::RegisterBenchmark("BM_BinaryTrees/new-delete", BM_BinaryTrees<NewDeleteSystem>,
-                               depth)
+                               std::string("new-delete"), depth)
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
-  benchmark::RegisterBenchmark("BM_BinaryTrees/boehm", BM_BinaryTrees<BoehmSystem>, depth)
+  benchmark::RegisterBenchmark("BM_BinaryTrees/boehm", BM_BinaryTrees<BoehmSystem>,
+                               std::string("boehm"), depth)
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_BinaryTrees/mimalloc", BM_BinaryTrees<MimallocSystem>,
+                               std::string("mimalloc"), depth)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_BinaryTrees/shared_ptr", BM_BinaryTrees<SharedPtrSystem>,
+                               std::string("shared_ptr"), depth)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_BinaryTrees/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_BinaryTrees<GclabSystem, CollectorKind>,
+                                 std::string(gclab::CollectorName(kind)), depth, kind)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
 }
 
 }  // namespace

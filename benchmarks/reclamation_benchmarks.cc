@@ -60,8 +60,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -208,7 +208,8 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
       }
       gclab::LinearMemory* memory = (*instance)->memory(0);
       TouchPages(memory->data(), touched);
-      m.peak_resident = std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+      m.peak_resident =
+          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
       const int slot = iteration % c.live;
       if (ring_ids[slot] != 0) dropped_at[ring_ids[slot]] = iteration;
       ring[slot] = Persistent<Instance>(*heap, *instance);
@@ -226,8 +227,8 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
     m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
     m.peak_reservations = space.stats().peak_reservations;
     m.collections = heap->stats().collections - 1;  // not the final explicit one
-    m.pause_ms = absl::ToDoubleMilliseconds(heap->stats().total_pause -
-                                            heap->stats().last_cycle.pause);
+    m.pause_ms =
+        absl::ToDoubleMilliseconds(heap->stats().total_pause - heap->stats().last_cycle.pause);
     if (space.stats().live != 0) {
       state.SkipWithError("memories still live after the final collection");
       break;
@@ -255,14 +256,15 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
     const auto loop_start = Clock::now();
     const int iterations = Iterations(c, mib);
     for (int i = 0; i < iterations; ++i) {
-      void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+      void* p =
+          mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
         state.SkipWithError("mmap or mprotect failed");
         return;
       }
       TouchPages(static_cast<uint8_t*>(p), touched);
-      m.peak_resident = std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+      m.peak_resident =
+          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
       const int slot = i % c.live;
       if (ring[slot] != nullptr) {
         unmap(ring[slot]);
@@ -316,9 +318,9 @@ void BM_Exhaustion(benchmark::State& state, CollectorKind kind, bool retry, Conf
     state.counters["instances"] = static_cast<double>(made);
     state.counters["failed_at"] = failure.empty() ? 0 : static_cast<double>(made + 1);
     state.counters["peak_reservations"] = static_cast<double>(s.peak_reservations);
-    state.counters["peak_reserved_tib"] = static_cast<double>(s.peak_reservations) *
-                                          static_cast<double>(lm.reservation_bytes + lm.guard_bytes) /
-                                          (kGiB * 1024.0);
+    state.counters["peak_reserved_tib"] =
+        static_cast<double>(s.peak_reservations) *
+        static_cast<double>(lm.reservation_bytes + lm.guard_bytes) / (kGiB * 1024.0);
     state.counters["exhaustion_collections"] = static_cast<double>(s.exhaustion_collections);
     state.counters["instances_per_s"] = static_cast<double>(made) / (ms / 1e3);
     state.SetIterationTime(ms / 1e3);

@@ -33,6 +33,7 @@ BASELINES = {
     "boehm": "Boehm",
     "new-delete": "new/delete",
     "bump-pointer": "bump",
+    "mimalloc": "mimalloc",
     # weak_benchmarks
     "shared_ptr": "shared_ptr",
     "flat_hash_map": "flat_hash_map",

@@ -16,10 +16,14 @@ namespace gclab {
 
 std::string_view RootKindName(RootKind kind) {
   switch (kind) {
-    case RootKind::kLocal: return "Local";
-    case RootKind::kPersistent: return "Persistent";
-    case RootKind::kKeptObject: return "kept object";
-    case RootKind::kCollectionHook: return "collection hook";
+    case RootKind::kLocal:
+      return "Local";
+    case RootKind::kPersistent:
+      return "Persistent";
+    case RootKind::kKeptObject:
+      return "kept object";
+    case RootKind::kCollectionHook:
+      return "collection hook";
   }
   return "root";
 }
@@ -52,7 +56,7 @@ struct Root {
 struct Edge {
   const void* holder = nullptr;  // null: from roots_[root]
   const char* field_name = nullptr;
-  uint32_t offset = 0;           // of the field in the holder, when unnamed
+  uint32_t offset = 0;  // of the field in the holder, when unnamed
   uint32_t root = 0;
   bool through_ephemeron = false;
 };
@@ -120,8 +124,8 @@ class PathFinder final : public Visitor {
 
  private:
   std::string FieldName(const Edge& edge) const {
-    std::string name =
-        edge.field_name != nullptr ? std::string(edge.field_name) : absl::StrFormat("+%d", edge.offset);
+    std::string name = edge.field_name != nullptr ? std::string(edge.field_name)
+                                                  : absl::StrFormat("+%d", edge.offset);
     return edge.through_ephemeron ? name + " (ephemeron value; its key is alive)" : name;
   }
 
@@ -197,9 +201,9 @@ absl::StatusOr<RetainingPath> HeapImpl::FindRetainingPath(const void* object) {
   }
   finder.Run();
   if (!finder.found()) {
-    return absl::NotFoundError(absl::StrFormat(
-        "gclab: no root reaches the %s at %p: the next collection reclaims it",
-        std::string(ObjectHeader::FromPayload(object)->type()->name), object));
+    return absl::NotFoundError(
+        absl::StrFormat("gclab: no root reaches the %s at %p: the next collection reclaims it",
+                        std::string(ObjectHeader::FromPayload(object)->type()->name), object));
   }
   return finder.Path();
 }

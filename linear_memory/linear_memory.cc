@@ -35,8 +35,7 @@ absl::Status LinearMemorySpace::Configure(const LinearMemoryOptions& options) {
   }
   if (options.guard_bytes % 4096 != 0 || options.guard_bytes > (size_t{1} << 40)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "gclab: guard_bytes must be a multiple of 4 KiB up to 1 TiB, got %d",
-        options.guard_bytes));
+        "gclab: guard_bytes must be a multiple of 4 KiB up to 1 TiB, got %d", options.guard_bytes));
   }
   if (options.address_space_budget != 0 &&
       options.address_space_budget < options.reservation_bytes + options.guard_bytes) {
@@ -83,8 +82,8 @@ absl::StatusOr<Local<LinearMemory>> LinearMemory::Create(Heap& heap,
     heap.CollectGarbage(CollectionReason::kAddressSpace);
     reservation = state->Acquire();
     if (!reservation.ok()) {
-      reservation = absl::ResourceExhaustedError(
-          std::string(reservation.status().message()) + ", even after a full collection");
+      reservation = absl::ResourceExhaustedError(std::string(reservation.status().message()) +
+                                                 ", even after a full collection");
     }
   }
   if (!reservation.ok()) {
@@ -137,8 +136,8 @@ absl::StatusOr<uint32_t> LinearMemory::Grow(uint32_t delta_pages) {
   const uint64_t wanted = uint64_t{pages_} + delta_pages;
   if (wanted > maximum_pages_) {
     return absl::OutOfRangeError(absl::StrFormat(
-        "gclab: cannot grow a linear memory of %d pages by %d: its maximum is %d pages",
-        pages_, delta_pages, maximum_pages_));
+        "gclab: cannot grow a linear memory of %d pages by %d: its maximum is %d pages", pages_,
+        delta_pages, maximum_pages_));
   }
   const size_t added = size_t{delta_pages} * kWasmPageSize;
   if (absl::Status s = reservation_.CommitTo(wanted * kWasmPageSize); !s.ok()) return s;

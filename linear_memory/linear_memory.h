@@ -187,8 +187,7 @@ class TypedView final : public GarbageCollected<TypedView<T>> {
 
  private:
   void CheckIndex(size_t index) const {
-    GCLAB_CHECK(index < length_, "TypedView index %zu out of range (length %zu)", index,
-                length_);
+    GCLAB_CHECK(index < length_, "TypedView index %zu out of range (length %zu)", index, length_);
   }
 
   Member<LinearMemory> memory_;
@@ -216,8 +215,7 @@ class Instance final : public GarbageCollected<Instance> {
 
   size_t memory_count() const { return memories_.size(); }
   LinearMemory* memory(size_t index) const {
-    GCLAB_CHECK(index < memories_.size(), "Instance::memory(%zu) of %zu", index,
-                memories_.size());
+    GCLAB_CHECK(index < memories_.size(), "Instance::memory(%zu) of %zu", index, memories_.size());
     return memories_[index].Get();
   }
 

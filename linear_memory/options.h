@@ -50,20 +50,20 @@ struct LinearMemoryOptions {
 };
 
 struct LinearMemoryStatistics {
-  uint64_t created = 0;                // memories created
-  uint64_t released = 0;               // memories whose reservation was released
-  uint64_t live = 0;                   // created - released
-  size_t reservations = 0;             // mappings held now, pooled ones included
+  uint64_t created = 0;     // memories created
+  uint64_t released = 0;    // memories whose reservation was released
+  uint64_t live = 0;        // created - released
+  size_t reservations = 0;  // mappings held now, pooled ones included
   size_t peak_reservations = 0;
-  size_t reserved_bytes = 0;           // address space held now (with guards)
-  size_t committed_bytes = 0;          // read-write bytes of live memories now
+  size_t reserved_bytes = 0;   // address space held now (with guards)
+  size_t committed_bytes = 0;  // read-write bytes of live memories now
   size_t peak_committed_bytes = 0;
-  size_t pooled = 0;                   // reservations in the pool now
-  uint64_t pool_reuses = 0;            // Acquire served from the pool
-  uint64_t exhaustion_collections = 0; // collections started by a failed reservation
-  uint64_t failed_reservations = 0;    // reported as ResourceExhausted to the user
-  size_t released_bytes = 0;           // committed bytes of released memories, in all
-  absl::Duration release_time;         // spent in munmap / madvise+mprotect, in all
+  size_t pooled = 0;                    // reservations in the pool now
+  uint64_t pool_reuses = 0;             // Acquire served from the pool
+  uint64_t exhaustion_collections = 0;  // collections started by a failed reservation
+  uint64_t failed_reservations = 0;     // reported as ResourceExhausted to the user
+  size_t released_bytes = 0;            // committed bytes of released memories, in all
+  absl::Duration release_time;          // spent in munmap / madvise+mprotect, in all
 };
 
 // Told to the release observer when a memory's pages have gone back to the OS.

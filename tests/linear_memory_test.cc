@@ -63,7 +63,8 @@ class LinearMemoryTest : public ::testing::TestWithParam<CollectorKind> {
  protected:
   void SetUp() override {
     heap_ = MakeHeap(GetParam());
-    space().set_release_observer([this](const ReleaseEvent& e) { released_.push_back(e.memory_id); });
+    space().set_release_observer(
+        [this](const ReleaseEvent& e) { released_.push_back(e.memory_id); });
   }
   LinearMemorySpace& space() { return LinearMemorySpace::For(*heap_); }
   std::vector<uint64_t> released_;  // declared first: the heap's destruction reports too
@@ -72,7 +73,8 @@ class LinearMemoryTest : public ::testing::TestWithParam<CollectorKind> {
 
 TEST_P(LinearMemoryTest, CreateGrowAndLimits) {
   HandleScope scope(*heap_);
-  Local<LinearMemory> m = LinearMemory::Create(*heap_, {.initial_pages = 2, .maximum_pages = 5}).value();
+  Local<LinearMemory> m =
+      LinearMemory::Create(*heap_, {.initial_pages = 2, .maximum_pages = 5}).value();
   EXPECT_EQ(m->pages(), 2u);
   EXPECT_EQ(m->maximum_pages(), 5u);
   EXPECT_EQ(m->byte_length(), 2 * kWasmPageSize);
@@ -211,9 +213,12 @@ TEST_P(LinearMemoryTest, DroppingViewsFreesNothingDroppingTheInstanceFreesItAll)
     Persistent<Instance> instance;
     {
       HandleScope scope(*heap_);
-      instance.Set(*heap_, Instance::Create(*heap_, {{.initial_pages = 64 * kPagesPerMiB}}).value().Get());
-      Local<Uint8View> heap_u8 = Uint8View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(0))).value();
-      Local<Int32View> heap_32 = Int32View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(0))).value();
+      instance.Set(*heap_,
+                   Instance::Create(*heap_, {{.initial_pages = 64 * kPagesPerMiB}}).value().Get());
+      Local<Uint8View> heap_u8 =
+          Uint8View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(0))).value();
+      Local<Int32View> heap_32 =
+          Int32View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(0))).value();
       for (size_t i = 0; i < kBytes; i += 4096) heap_u8->Set(i, 1);
       heap_32->Set(1, 5);
     }
@@ -263,9 +268,11 @@ TEST_P(LinearMemoryTest, PooledReservationsAreReusedZeroed) {
 TEST_P(LinearMemoryTest, MemoriesSurviveMovesAndKeepTheirAddress) {
   HandleScope scope(*heap_);
   Local<Instance> instance =
-      Instance::Create(*heap_, {{.initial_pages = 1}, {.initial_pages = 2, .maximum_pages = 3}}).value();
+      Instance::Create(*heap_, {{.initial_pages = 1}, {.initial_pages = 2, .maximum_pages = 3}})
+          .value();
   ASSERT_EQ(instance->memory_count(), 2u);
-  Local<Uint8View> view = Uint8View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(1))).value();
+  Local<Uint8View> view =
+      Uint8View::Create(*heap_, Local<LinearMemory>(*heap_, instance->memory(1))).value();
   view->Set(5, 55);
   uint8_t* data = instance->memory(1)->data();
   const uint64_t id = instance->memory(1)->id();
@@ -289,7 +296,8 @@ TEST_P(LinearMemoryTest, AccountingStartsCollectionsAndBoundsTheLoop) {
   size_t peak_live = 0;
   for (int i = 0; i < 40; ++i) {
     HandleScope scope(*heap_);
-    Local<Instance> instance = Instance::Create(*heap_, {{.initial_pages = 16 * kPagesPerMiB}}).value();
+    Local<Instance> instance =
+        Instance::Create(*heap_, {{.initial_pages = 16 * kPagesPerMiB}}).value();
     Touch(instance->memory(0), kMiB);
     peak_live = std::max<size_t>(peak_live, space().stats().live);
   }
@@ -312,7 +320,8 @@ TEST_P(LinearMemoryTest, WithoutAccountingTheLoopGrowsUntilSomethingCollects) {
   ASSERT_TRUE(LinearMemorySpace::For(*heap).Configure(SmallReservations()).ok());
   for (int i = 0; i < 40; ++i) {
     HandleScope scope(*heap);
-    Local<Instance> instance = Instance::Create(*heap, {{.initial_pages = 16 * kPagesPerMiB}}).value();
+    Local<Instance> instance =
+        Instance::Create(*heap, {{.initial_pages = 16 * kPagesPerMiB}}).value();
     Touch(instance->memory(0), 64 * 1024);
   }
   const LinearMemoryStatistics& s = LinearMemorySpace::For(*heap).stats();
@@ -335,12 +344,14 @@ TEST_P(LinearMemoryTest, ExhaustionCollectsAndRetries) {
   // Four dead memories hold the whole budget; the fifth needs a collection first.
   HandleScope scope(*heap_);
   Local<LinearMemory> fifth = LinearMemory::Create(*heap_, {.initial_pages = 1}).value();
+  EXPECT_EQ(fifth->pages(), 1u);
   EXPECT_EQ(space().stats().exhaustion_collections, 1u);
   EXPECT_EQ(heap_->stats().last_cycle.reason, CollectionReason::kAddressSpace);
   EXPECT_EQ(space().stats().released, 4u);
   // Live memories cannot be collected: then it is ResourceExhausted, after one try.
   std::vector<Local<LinearMemory>> live;
-  for (int i = 0; i < 3; ++i) live.push_back(LinearMemory::Create(*heap_, {.initial_pages = 1}).value());
+  for (int i = 0; i < 3; ++i)
+    live.push_back(LinearMemory::Create(*heap_, {.initial_pages = 1}).value());
   absl::StatusOr<Local<LinearMemory>> none = LinearMemory::Create(*heap_, {.initial_pages = 1});
   ASSERT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(std::string(none.status().message()).find("even after a full collection"),
@@ -372,7 +383,8 @@ TEST_P(LinearMemoryTest, WithoutCollectAndRetryExhaustionFailsAtOnce) {
 TEST_P(LinearMemoryTest, DefaultReservationsAreTenGiB) {
   HandleScope scope(*heap_);
   std::vector<Local<LinearMemory>> memories;
-  for (int i = 0; i < 8; ++i) memories.push_back(LinearMemory::Create(*heap_, {.initial_pages = 1}).value());
+  for (int i = 0; i < 8; ++i)
+    memories.push_back(LinearMemory::Create(*heap_, {.initial_pages = 1}).value());
   EXPECT_EQ(space().stats().reserved_bytes, 8 * (size_t{10} << 30));
   EXPECT_EQ(space().stats().peak_reservations, 8u);
 }
@@ -443,7 +455,8 @@ TEST_P(LinearMemoryTest, RetainingPathThroughLocalsViewsAndUnnamedFields) {
   EXPECT_EQ(unnamed->steps[1].field, "+" + std::to_string(offsetof(App, scratch)));
 
   int on_stack = 0;
-  EXPECT_EQ(heap_->FindRetainingPath(&on_stack).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(heap_->FindRetainingPath(&on_stack).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(heap_->FindRetainingPath(nullptr).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -7,6 +7,7 @@ packages=(
   g++ python3
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libgc-dev                                          # Boehm GC, a baseline
+  libmimalloc2.0                                     # mimalloc, a baseline (dlopen)
 )
 
 missing=()

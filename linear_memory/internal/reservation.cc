@@ -16,8 +16,10 @@ namespace gclab {
 
 std::string_view ReleaseStrategyName(ReleaseStrategy strategy) {
   switch (strategy) {
-    case ReleaseStrategy::kUnmap: return "unmap";
-    case ReleaseStrategy::kPool: return "pool";
+    case ReleaseStrategy::kUnmap:
+      return "unmap";
+    case ReleaseStrategy::kPool:
+      return "pool";
   }
   return "unknown";
 }
@@ -53,9 +55,9 @@ absl::Status Reservation::CommitTo(size_t bytes) {
               mapped_);
   if (bytes == committed_) return absl::OkStatus();
   if (mprotect(base_ + committed_, bytes - committed_, PROT_READ | PROT_WRITE) != 0) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "gclab: cannot commit %d bytes of linear memory: mprotect: %s", bytes - committed_,
-        std::strerror(errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("gclab: cannot commit %d bytes of linear memory: mprotect: %s",
+                        bytes - committed_, std::strerror(errno)));
   }
   committed_ = bytes;
   return absl::OkStatus();

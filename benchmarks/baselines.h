@@ -1,0 +1,60 @@
+// gclab benchmarks: ratios of every gclab run to the baselines measured in the same
+// process and run.
+//
+// In each benchmark family the baselines (Boehm GC, glibc new/delete, mimalloc,
+// std::shared_ptr, manual free...) are registered before the gclab collectors. A
+// baseline reports its time per unit of work with Record(); a gclab run then publishes,
+// for every baseline recorded in its family, the counter x_<baseline> = its time over
+// the baseline's: 0.50 means gclab took half the baseline's time.
+#ifndef GCLAB_BENCHMARKS_BASELINES_H_
+#define GCLAB_BENCHMARKS_BASELINES_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "gc/gc.h"
+
+namespace gclab_bench {
+
+inline bool IsGclabVariant(std::string_view variant) {
+  for (gclab::CollectorKind kind : gclab::AllCollectors()) {
+    if (gclab::CollectorName(kind) == variant) return true;
+  }
+  return false;
+}
+
+// Records `seconds` (per unit of work) for `variant` of `family`: kept if it is a
+// baseline, published against the recorded baselines if it is a gclab collector.
+inline void RecordAndCompare(benchmark::State& state, const std::string& family,
+                             const std::string& variant, double seconds) {
+  using Times = std::vector<std::pair<std::string, double>>;
+  static auto* families = new std::vector<std::pair<std::string, Times>>();
+  Times* times = nullptr;
+  for (auto& [f, t] : *families) {
+    if (f == family) times = &t;
+  }
+  if (times == nullptr) {
+    families->push_back({family, {}});
+    times = &families->back().second;
+  }
+  if (!IsGclabVariant(variant)) {
+    for (auto& [name, value] : *times) {
+      if (name == variant) {
+        value = seconds;
+        return;
+      }
+    }
+    times->push_back({variant, seconds});
+    return;
+  }
+  for (const auto& [baseline, baseline_seconds] : *times) {
+    if (baseline_seconds > 0) state.counters["x_" + baseline] = seconds / baseline_seconds;
+  }
+}
+
+}  // namespace gclab_bench
+
+#endif  // GCLAB_BENCHMARKS_BASELINES_H_
