@@ -112,8 +112,14 @@ class Meter {
   void Start() {
     rss_start_mb_ = std::max(rss_start_mb_, CurrentRssMb());
     ResetPeakRss();
+    started_ = std::chrono::steady_clock::now();
   }
-  void Stop() { peak_rss_mb_ = std::max(peak_rss_mb_, PeakRssMb()); }
+  void Stop() {
+    peak_rss_mb_ = std::max(peak_rss_mb_, PeakRssMb());
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+  // Wall time between each Start and the following Stop, in all.
+  double seconds() const { return seconds_; }
 
   void AddHeapStats(const gclab::HeapStatistics& stats) {
     AddCollections(stats.collections, ToMs(stats.total_pause));
@@ -146,6 +152,8 @@ class Meter {
   double max_pause_ms_ = 0;
   double peak_rss_mb_ = 0;
   double rss_start_mb_ = 0;
+  double seconds_ = 0;
+  std::chrono::steady_clock::time_point started_;
 };
 
 absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size_t limit) {
@@ -171,6 +179,31 @@ class Small final : public gclab::GarbageCollected<Small> {
 };
 static_assert(sizeof(Small) == 16);
 
+// mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its
+// shared library also exports malloc, and linking it would replace glibc's malloc
+// for every other benchmark in this process. Null when it is not installed.
+struct Mimalloc {
+  void* (*malloc)(size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+  void (*collect)(bool) = nullptr;
+
+  static const Mimalloc* Get() {
+    static const Mimalloc* loaded = [] {
+      void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) return static_cast<Mimalloc*>(nullptr);
+      auto* m = new Mimalloc();
+      m->malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(lib, "mi_malloc"));
+      m->free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "mi_free"));
+      m->collect = reinterpret_cast<void (*)(bool)>(dlsym(lib, "mi_collect"));
+      if (m->malloc == nullptr || m->free == nullptr || m->collect == nullptr) {
+        return static_cast<Mimalloc*>(nullptr);
+      }
+      return m;
+    }();
+    return loaded;
+  }
+};
+
 void BM_AllocGclab(benchmark::State& state, CollectorKind kind) {
   auto heap = CreateHeap(kind, kAllocHeapLimit);
   if (!heap.ok()) {
@@ -191,6 +224,69 @@ void BM_AllocGclab(benchmark::State& state, CollectorKind kind) {
   state.SetBytesProcessed(state.iterations() * kAllocBatch *
                          static_cast<int64_t>(gclab::internal::CellSizeFor(sizeof(Small))));
   meter.Publish(state);
+  RecordAndCompare(state, "BM_Alloc", std::string(gclab::CollectorName(kind)),
+                   meter.seconds() / static_cast<double>(state.iterations()));
+}
+
+// The baselines' loops: the same 16-byte payload, freed at once where the allocator
+// needs it (the gclab objects are garbage at once too).
+struct SmallPlain {
+  int64_t a;
+  int64_t b;
+};
+
+template <typename AllocateAndDrop>
+void AllocBaselineLoop(benchmark::State& state, const std::string& variant,
+                       AllocateAndDrop allocate_and_drop) {
+  Meter meter;
+  meter.Start();
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kAllocBatch; ++i) allocate_and_drop(i);
+  }
+  meter.Stop();
+  state.SetItemsProcessed(state.iterations() * kAllocBatch);
+  meter.Publish(state);
+  RecordAndCompare(state, "BM_Alloc", variant,
+                   meter.seconds() / static_cast<double>(state.iterations()));
+}
+
+void BM_AllocNewDelete(benchmark::State& state) {
+  AllocBaselineLoop(state, "new-delete", [](int64_t i) {
+    auto* object = new SmallPlain{i, i + 1};
+    benchmark::DoNotOptimize(object);
+    delete object;
+  });
+}
+
+void BM_AllocMimalloc(benchmark::State& state) {
+  const Mimalloc* mi = Mimalloc::Get();
+  if (mi == nullptr) {
+    state.SkipWithError("libmimalloc.so.2 is not installed");
+    return;
+  }
+  AllocBaselineLoop(state, "mimalloc", [mi](int64_t i) {
+    auto* object = ::new (mi->malloc(sizeof(SmallPlain))) SmallPlain{i, i + 1};
+    benchmark::DoNotOptimize(object);
+    mi->free(object);
+  });
+}
+
+void BM_AllocBoehm(benchmark::State& state) {
+  GC_gcollect_and_unmap();
+  AllocBaselineLoop(state, "boehm", [](int64_t i) {
+    void* memory = GC_MALLOC(sizeof(SmallPlain));
+    if (memory == nullptr) OutOfMemory("GC_MALLOC");
+    auto* object = ::new (memory) SmallPlain{i, i + 1};
+    benchmark::DoNotOptimize(object);
+  });
+  GC_gcollect_and_unmap();
+}
+
+void BM_AllocSharedPtr(benchmark::State& state) {
+  AllocBaselineLoop(state, "shared_ptr", [](int64_t i) {
+    auto object = std::make_shared<SmallPlain>(SmallPlain{i, i + 1});
+    benchmark::DoNotOptimize(object.get());
+  });
 }
 
 // What a bump allocator writes for the same object: a header (type word, size, flags)
@@ -227,6 +323,8 @@ void BM_AllocBumpPointer(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kAllocBatch);
   state.SetBytesProcessed(state.iterations() * kAllocBatch * 32);
   meter.Publish(state);
+  RecordAndCompare(state, "BM_Alloc", "bump-pointer",
+                   meter.seconds() / static_cast<double>(state.iterations()));
 }
 
 // ---------------------------------------------------------------------------------
@@ -450,31 +548,6 @@ class NewDeleteTrees : public PlainTrees<Payload, NewDeleteTrees<Payload>> {
     DeleteTree(node->left);
     DeleteTree(node->right);
     delete node;
-  }
-};
-
-// mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its
-// shared library also exports malloc, and linking it would replace glibc's malloc
-// for every other benchmark in this process. Null when it is not installed.
-struct Mimalloc {
-  void* (*malloc)(size_t) = nullptr;
-  void (*free)(void*) = nullptr;
-  void (*collect)(bool) = nullptr;
-
-  static const Mimalloc* Get() {
-    static const Mimalloc* loaded = [] {
-      void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-      if (lib == nullptr) return static_cast<Mimalloc*>(nullptr);
-      auto* m = new Mimalloc();
-      m->malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(lib, "mi_malloc"));
-      m->free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "mi_free"));
-      m->collect = reinterpret_cast<void (*)(bool)>(dlsym(lib, "mi_collect"));
-      if (m->malloc == nullptr || m->free == nullptr || m->collect == nullptr) {
-        return static_cast<Mimalloc*>(nullptr);
-      }
-      return m;
-    }();
-    return loaded;
   }
 };
 
@@ -849,15 +922,22 @@ int BinaryTreesDepth(int* argc, char** argv) {
 }
 
 void RegisterBenchmarks(int binary_trees_depth) {
+  // Baselines first in each family: the gclab runs report their ratios to them.
+  benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Alloc/new-delete", BM_AllocNewDelete)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Alloc/boehm", BM_AllocBoehm)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Alloc/mimalloc", BM_AllocMimalloc)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Alloc/shared_ptr", BM_AllocSharedPtr)
+      ->Unit(benchmark::kMillisecond);
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string name = "BM_Alloc/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_AllocGclab, kind)
         ->Unit(benchmark::kMillisecond);
   }
-  benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
-      ->Unit(benchmark::kMillisecond);
 
-  // Baselines first: the gclab runs report their ratios to them (x_<baseline>).
   benchmark::RegisterBenchmark("BM_GCBench/new-delete", BM_GCBench<NewDeleteSystem>,
                                std::string("new-delete"))
       ->Unit(benchmark::kMillisecond)
