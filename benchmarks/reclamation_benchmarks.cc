@@ -56,6 +56,7 @@
 //   --exhaustion_budget_gib=0         GCLAB_EXHAUSTION_BUDGET_GIB: 0 = the OS's own
 //                             limit (128 TiB of user address space on x86-64: about
 //                             13,100 reservations of 10 GiB); N > 0 = a budget of N GiB
+#include <gc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -65,6 +66,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +76,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/baselines.h"
 #include "gc/gc.h"
 #include "linear_memory/linear_memory.h"
 
@@ -138,8 +142,28 @@ int Iterations(const Config& c, size_t mib) {
   return static_cast<int>(24 * std::max(1.0, std::sqrt(1024.0 / static_cast<double>(mib))));
 }
 
-void Publish(benchmark::State& state, const Config& c, size_t mib, const Measured& m) {
+// Untimed, before every variant: maps, touches and unmaps `chunk` bytes at a time
+// until `total` bytes have been touched, so that whichever variant runs first does
+// not pay alone for a cold kernel page allocator (measured: without it the first
+// variant of a size ran 15-30% slower than an identical one after it).
+void WarmUp(size_t chunk, size_t total) {
+  for (size_t done = 0; done < total; done += chunk) {
+    void* p = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    TouchPages(static_cast<uint8_t*>(p), chunk);
+    munmap(p, chunk);
+  }
+}
+size_t WarmUpTotal(const Config& c, size_t mib, size_t touched) {
+  return std::min<size_t>(size_t{1536} << 20, Iterations(c, mib) * touched / 2);
+}
+
+void Publish(benchmark::State& state, const Config& c, size_t mib, const Measured& m,
+             const std::string& variant) {
   const int iterations = Iterations(c, mib);
+  // Time per instantiation against the baselines of this size (x_manual-free...).
+  RecordAndCompare(state, "BM_Reclaim/" + std::to_string(mib), variant,
+                   m.loop_ms / 1e3 / iterations);
   const double touched_mb = static_cast<double>(mib) * c.touch;
   const double ideal = (c.live + 1) * touched_mb;
   state.counters["iterations"] = iterations;
@@ -171,6 +195,7 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
   const size_t touched = static_cast<size_t>(static_cast<double>(bytes) * c.touch) / 4096 * 4096;
   const uint32_t pages = static_cast<uint32_t>(bytes / gclab::kWasmPageSize);
   for (auto _ : state) {
+    WarmUp((c.live + 1) * touched, WarmUpTotal(c, mib, touched));
     Measured m;
     HeapOptions options;
     options.collector = kind;
@@ -233,31 +258,45 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
       state.SkipWithError("memories still live after the final collection");
       break;
     }
-    Publish(state, c, mib, m);
+    Publish(state, c, mib, m, std::string(gclab::CollectorName(kind)));
   }
 }
 
-// The physical reference: the same loop, each memory unmapped the moment it is dropped.
-void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
+// The physical reference: the same loop, each memory unmapped the moment it is
+// dropped (glibc's malloc and mimalloc also mmap and munmap buffers this large). With
+// `shared` the instances are std::shared_ptr<RawInstance> and the memory is unmapped
+// by the destructor when the last reference goes: what reference counting gives.
+struct RawInstance {
+  RawInstance(void* p, size_t reservation, std::function<void(void*)> release)
+      : memory(p), reservation(reservation), release(std::move(release)) {}
+  ~RawInstance() { release(memory); }
+  void* memory;
+  size_t reservation;
+  std::function<void(void*)> release;
+};
+
+void BM_ManualFree(benchmark::State& state, size_t mib, Config c, bool shared) {
   const size_t bytes = mib * kMiB;
   const size_t touched = static_cast<size_t>(static_cast<double>(bytes) * c.touch) / 4096 * 4096;
   const gclab::LinearMemoryOptions defaults;
   const size_t reservation = defaults.reservation_bytes + defaults.guard_bytes;
   for (auto _ : state) {
+    WarmUp((c.live + 1) * touched, WarmUpTotal(c, mib, touched));
     Measured m;
     const size_t start = ResidentBytes();
-    std::vector<void*> ring(c.live, nullptr);
     auto unmap = [&](void* p) {
       const auto t = Clock::now();
       munmap(p, reservation);
       m.release_ms += MsSince(t);
       m.released_touched += touched;
     };
+    std::vector<void*> ring(c.live, nullptr);                       // manual free
+    std::vector<std::shared_ptr<RawInstance>> shared_ring(c.live);  // shared_ptr
     const auto loop_start = Clock::now();
     const int iterations = Iterations(c, mib);
     for (int i = 0; i < iterations; ++i) {
-      void* p =
-          mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
       if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
         state.SkipWithError("mmap or mprotect failed");
         return;
@@ -266,11 +305,17 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
       m.peak_resident =
           std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
       const int slot = i % c.live;
-      if (ring[slot] != nullptr) {
-        unmap(ring[slot]);
-        m.lag_iters.push_back(0);
+      if (shared) {
+        const bool drops = shared_ring[slot] != nullptr;
+        shared_ring[slot] = std::make_shared<RawInstance>(p, reservation, unmap);
+        if (drops) m.lag_iters.push_back(0);
+      } else {
+        if (ring[slot] != nullptr) {
+          unmap(ring[slot]);
+          m.lag_iters.push_back(0);
+        }
+        ring[slot] = p;
       }
-      ring[slot] = p;
     }
     m.loop_ms = MsSince(loop_start);
     const auto drop = Clock::now();
@@ -278,10 +323,121 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c) {
       if (p != nullptr) unmap(p);
       p = nullptr;
     }
+    for (auto& instance : shared_ring) instance.reset();
     m.return_ms = MsSince(drop);
     m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
     m.peak_reservations = static_cast<size_t>(std::min(c.live + 1, iterations));
-    Publish(state, c, mib, m);
+    Publish(state, c, mib, m, shared ? "shared_ptr" : "manual-free");
+  }
+}
+
+// Boehm GC: an instance is a GC_MALLOC'ed object whose finalizer unmaps its memory
+// (the memory is mmapped: a 1 GiB buffer in Boehm's heap would be scanned or would
+// need zeroing). Boehm cannot be told about memory outside its heap, so it collects
+// only as its own (tiny) heap grows: the naive engine, as a Boehm user gets it.
+struct BoehmInstance {
+  void* memory;
+  size_t reservation;
+};
+BoehmInstance* boehm_ring[1000];  // static roots: Boehm scans them
+struct BoehmRun {
+  Measured* m;
+  size_t touched;
+  absl::flat_hash_map<void*, int>* dropped_at;
+  int* iteration;
+  bool final_phase;
+  size_t reservations = 0;  // mapped now
+};
+BoehmRun* boehm_run = nullptr;
+
+void BoehmFinalize(void* object, void*) {
+  auto* instance = static_cast<BoehmInstance*>(object);
+  const auto t = Clock::now();
+  munmap(instance->memory, instance->reservation);
+  BoehmRun& run = *boehm_run;
+  --run.reservations;
+  run.m->release_ms += MsSince(t);
+  run.m->released_touched += run.touched;
+  auto it = run.dropped_at->find(instance);
+  if (it != run.dropped_at->end() && !run.final_phase) {
+    run.m->lag_iters.push_back(*run.iteration - it->second);
+  }
+}
+
+__attribute__((noinline)) void ClearStack() {
+  volatile char buffer[16 * 1024];
+  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
+}
+
+// One instantiation, out of line so that no copy of the new pointer stays in this
+// frame after it returns (Boehm scans the stack conservatively).
+__attribute__((noinline)) bool BoehmInstantiate(size_t bytes, size_t touched, size_t reservation,
+                                                int slot, absl::flat_hash_map<void*, int>& dropped_at,
+                                                int iteration) {
+  void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) return false;
+  BoehmRun& run = *boehm_run;
+  ++run.reservations;
+  run.m->peak_reservations = std::max(run.m->peak_reservations, run.reservations);
+  auto* instance = static_cast<BoehmInstance*>(GC_MALLOC(sizeof(BoehmInstance)));
+  instance->memory = p;
+  instance->reservation = reservation;
+  GC_register_finalizer(instance, BoehmFinalize, nullptr, nullptr, nullptr);
+  TouchPages(static_cast<uint8_t*>(p), touched);
+  if (boehm_ring[slot] != nullptr) dropped_at[boehm_ring[slot]] = iteration;
+  boehm_ring[slot] = instance;
+  return true;
+}
+
+void BM_ReclaimBoehm(benchmark::State& state, size_t mib, Config c) {
+  const size_t bytes = mib * kMiB;
+  const size_t touched = static_cast<size_t>(static_cast<double>(bytes) * c.touch) / 4096 * 4096;
+  const gclab::LinearMemoryOptions defaults;
+  const size_t reservation = defaults.reservation_bytes + defaults.guard_bytes;
+  if (c.live > 1000) {
+    state.SkipWithError("--live over 1000 is not supported by the Boehm baseline");
+    return;
+  }
+  for (auto _ : state) {
+    WarmUp((c.live + 1) * touched, WarmUpTotal(c, mib, touched));
+    GC_gcollect();
+    Measured m;
+    absl::flat_hash_map<void*, int> dropped_at;
+    int iteration = 0;
+    BoehmRun run{&m, touched, &dropped_at, &iteration, false};
+    boehm_run = &run;
+    const GC_word collections = GC_get_gc_no();
+    const size_t start = ResidentBytes();
+    const auto loop_start = Clock::now();
+    const int iterations = Iterations(c, mib);
+    for (iteration = 0; iteration < iterations; ++iteration) {
+      if (!BoehmInstantiate(bytes, touched, reservation, iteration % c.live, dropped_at,
+                            iteration)) {
+        state.SkipWithError("mmap or mprotect failed");
+        return;
+      }
+      m.peak_resident =
+          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+    }
+    m.loop_ms = MsSince(loop_start);
+    m.collections = GC_get_gc_no() - collections;
+    run.final_phase = true;
+    const auto drop = Clock::now();
+    for (int i = 0; i < c.live; ++i) boehm_ring[i] = nullptr;
+    ClearStack();
+    GC_gcollect();
+    GC_invoke_finalizers();
+    m.return_ms = MsSince(drop);
+    m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
+    const size_t leaked = run.reservations;
+    boehm_run = nullptr;
+    if (leaked != 0) {
+      // A stale pointer in a register or the stack kept some alive (Boehm scans
+      // conservatively); they go at a later collection.
+      state.counters["still_mapped"] = static_cast<double>(leaked);
+    }
+    Publish(state, c, mib, m, "boehm");
   }
 }
 
@@ -333,22 +489,32 @@ std::string SizeName(size_t mib) { return std::to_string(mib) + "MiB"; }
 
 void Register(const Config& c) {
   for (int64_t mib : c.sizes_mib) {
+    const auto size = static_cast<size_t>(mib);
+    // Baselines first: the gclab runs report their ratios to them (x_<baseline>).
+    for (bool shared : {false, true}) {
+      std::string name =
+          std::string(shared ? "BM_Reclaim/shared_ptr/" : "BM_Reclaim/manual-free/") +
+          SizeName(size);
+      benchmark::RegisterBenchmark(name.c_str(), BM_ManualFree, size, c, shared)
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+    std::string boehm = "BM_Reclaim/boehm/" + SizeName(size);
+    benchmark::RegisterBenchmark(boehm.c_str(), BM_ReclaimBoehm, size, c)
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
     for (CollectorKind kind : gclab::AllCollectors()) {
       for (const char* policy : {"naive", "accounting", "pooled"}) {
         std::string name = "BM_Reclaim/" + std::string(gclab::CollectorName(kind)) + "/" + policy +
-                           "/" + SizeName(static_cast<size_t>(mib));
-        benchmark::RegisterBenchmark(name.c_str(), BM_Reclaim, kind, std::string(policy),
-                                     static_cast<size_t>(mib), c)
+                           "/" + SizeName(size);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Reclaim, kind, std::string(policy), size, c)
             ->Iterations(1)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
       }
     }
-    std::string name = "BM_Reclaim/manual-free/" + SizeName(static_cast<size_t>(mib));
-    benchmark::RegisterBenchmark(name.c_str(), BM_ManualFree, static_cast<size_t>(mib), c)
-        ->Iterations(1)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
   }
   for (CollectorKind kind : gclab::AllCollectors()) {
     for (bool retry : {false, true}) {
@@ -398,6 +564,7 @@ bool Apply(Config& c, std::string_view name, const std::string& value) {
 }  // namespace gclab_bench
 
 int main(int argc, char** argv) {
+  GC_INIT();
   gclab_bench::Config config;
   const std::pair<const char*, const char*> kFlags[] = {
       {"sizes_mib", "GCLAB_RECLAIM_SIZES_MIB"},

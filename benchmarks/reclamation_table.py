@@ -119,8 +119,8 @@ def main():
                 errors.append(f"{name}: {r[name].get('error_message', '')}")
         size = parts[-1]
         manual = f"BM_Reclaim/manual-free/{size}"
-        if parts[1] == "manual-free":
-            collector, policy = "-", "manual-free"
+        if parts[1] in ("manual-free", "shared_ptr", "boehm"):
+            collector, policy = "-", parts[1]
         else:
             collector, policy = parts[1], parts[2]
         inst = counter(name, "instances_per_s")
