@@ -9,6 +9,8 @@
 #ifndef GCLAB_BENCHMARKS_BASELINES_H_
 #define GCLAB_BENCHMARKS_BASELINES_H_
 
+#include <dlfcn.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +56,31 @@ inline void RecordAndCompare(benchmark::State& state, const std::string& family,
     if (baseline_seconds > 0) state.counters["x_" + baseline] = seconds / baseline_seconds;
   }
 }
+
+// mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its
+// shared library also exports malloc, and linking it would replace glibc's malloc
+// for every other benchmark in this process. Null when it is not installed.
+struct Mimalloc {
+  void* (*malloc)(size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+  void (*collect)(bool) = nullptr;
+
+  static const Mimalloc* Get() {
+    static const Mimalloc* loaded = [] {
+      void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+      if (lib == nullptr) return static_cast<Mimalloc*>(nullptr);
+      auto* m = new Mimalloc();
+      m->malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(lib, "mi_malloc"));
+      m->free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "mi_free"));
+      m->collect = reinterpret_cast<void (*)(bool)>(dlsym(lib, "mi_collect"));
+      if (m->malloc == nullptr || m->free == nullptr || m->collect == nullptr) {
+        return static_cast<Mimalloc*>(nullptr);
+      }
+      return m;
+    }();
+    return loaded;
+  }
+};
 
 }  // namespace gclab_bench
 

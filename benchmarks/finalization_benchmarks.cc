@@ -21,6 +21,13 @@
 //   BM_WhippetFinalizers/boehm
 //       The same with GC_MALLOC'ed pairs and GC_register_finalizer_no_order on each pair
 //       (client data: its car), finalizers run on demand by GC_invoke_finalizers().
+//   BM_WhippetFinalizers/shared_ptr
+//       The same list of std::shared_ptr pairs whose deleters deliver their car; the
+//       head is dropped and the list unlinked in a loop. Reference counting: no
+//       collection, deliveries at the drop.
+//   BM_WhippetFinalizers/mimalloc
+//       The same list in mimalloc (mi_malloc, loaded with dlopen); at the drop the
+//       program walks it, delivers each car and frees: finalization by hand, the floor.
 //   BM_RegisterUnregister/<collector>
 //       Register a live target with a held value and a token, then Unregister(token):
 //       the cost of the bookkeeping alone (batches of 1000; no collection in between
@@ -48,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/baselines.h"
 #include "benchmarks/rss.h"
 #include "finalization/finalization.h"
 #include "gc/gc.h"
@@ -123,8 +131,10 @@ struct RunTimes {
   double build_ms = 0, gc_live_ms = 0, gc_dead_ms = 0, deliver_ms = 0;
 };
 
-void PublishRun(benchmark::State& state, int64_t n, const RunTimes& t) {
+// `variant`: the collector, or the baseline; gclab runs get x_<baseline> counters.
+void PublishRun(benchmark::State& state, int64_t n, const RunTimes& t, const std::string& variant) {
   const double total_ms = t.build_ms + t.gc_live_ms + t.gc_dead_ms + t.deliver_ms;
+  RecordAndCompare(state, "BM_WhippetFinalizers", variant, total_ms / 1e3);
   state.counters["ns_per_finalizer"] = total_ms * 1e6 / static_cast<double>(n);
   state.counters["build_ms"] = t.build_ms;
   state.counters["gc_live_ms"] = t.gc_live_ms;
@@ -213,7 +223,8 @@ void BM_WhippetFinalizersGclab(benchmark::State& state, CollectorKind kind,
                             .c_str());
     return;
   }
-  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms});
+  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms},
+             std::string(gclab::CollectorName(kind)));
   state.counters["collections"] = static_cast<double>(collections);
 }
 
@@ -307,8 +318,104 @@ void BM_WhippetFinalizersBoehm(benchmark::State& state, int64_t n) {
                             .c_str());
     return;
   }
-  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms});
+  PublishRun(state, n, {build_ms, gc_live_ms, gc_dead_ms, deliver_ms}, "boehm");
   state.counters["undelivered"] = static_cast<double>(n - dead_round);
+}
+
+// std::shared_ptr: each pair's deleter is its "finalizer" and gets the car (the held
+// value) when the pair's last reference goes. The list is unlinked in a loop when the
+// head is dropped (destroying it recursively would overflow the stack). No collection:
+// gc_live_ms and gc_dead_ms are 0; deliver_ms is the drop, deleters included.
+struct SpSmall {
+  int64_t index;
+};
+struct SpPair {
+  std::shared_ptr<SpSmall> car;
+  std::shared_ptr<SpPair> cdr;
+};
+
+void BM_WhippetFinalizersSharedPtr(benchmark::State& state, int64_t n) {
+  ResetPeakRss();
+  double build_ms = 0, deliver_ms = 0;
+  std::string error;
+  int64_t delivered = 0;
+  for (auto _ : state) {
+    DeliveryCheck check(n);
+    Clock::time_point t = Clock::now();
+    std::shared_ptr<SpPair> head;
+    for (int64_t i = 0; i < n; ++i) {
+      auto car = std::make_shared<SpSmall>(SpSmall{i});
+      head = std::shared_ptr<SpPair>(new SpPair{car, std::move(head)}, [&check](SpPair* pair) {
+        check.Deliver(pair->car->index);
+        delete pair;
+      });
+    }
+    build_ms = MsSince(t);
+    t = Clock::now();
+    while (head != nullptr) head = std::move(head->cdr);  // one pair at a time
+    deliver_ms = MsSince(t);
+    delivered = check.count;
+    error = check.error;
+  }
+  if (!error.empty() || delivered != n) {
+    state.SkipWithError(absl::StrCat("shared_ptr: ", delivered, " of ", n, " delivered ", error)
+                            .c_str());
+    return;
+  }
+  PublishRun(state, n, {build_ms, 0, 0, deliver_ms}, "shared_ptr");
+}
+
+// mimalloc with manual cleanup: the program knows when the list dies, walks it, runs
+// each pair's cleanup with its car and frees both: the cost of finalization done by
+// hand, the floor.
+struct RawSmall {
+  int64_t index;
+};
+struct RawPair {
+  RawSmall* car;
+  RawPair* cdr;
+};
+
+void BM_WhippetFinalizersMimalloc(benchmark::State& state, int64_t n) {
+  const Mimalloc* mi = Mimalloc::Get();
+  if (mi == nullptr) {
+    state.SkipWithError("libmimalloc.so.2 is not installed");
+    return;
+  }
+  ResetPeakRss();
+  double build_ms = 0, deliver_ms = 0;
+  std::string error;
+  int64_t delivered = 0;
+  for (auto _ : state) {
+    DeliveryCheck check(n);
+    Clock::time_point t = Clock::now();
+    RawPair* head = nullptr;
+    for (int64_t i = 0; i < n; ++i) {
+      auto* car = static_cast<RawSmall*>(mi->malloc(sizeof(RawSmall)));
+      car->index = i;
+      auto* pair = static_cast<RawPair*>(mi->malloc(sizeof(RawPair)));
+      *pair = RawPair{car, head};
+      head = pair;
+    }
+    build_ms = MsSince(t);
+    t = Clock::now();
+    while (head != nullptr) {
+      RawPair* next = head->cdr;
+      check.Deliver(head->car->index);
+      mi->free(head->car);
+      mi->free(head);
+      head = next;
+    }
+    deliver_ms = MsSince(t);
+    delivered = check.count;
+    error = check.error;
+  }
+  if (!error.empty() || delivered != n) {
+    state.SkipWithError(absl::StrCat("mimalloc: ", delivered, " of ", n, " delivered ", error)
+                            .c_str());
+    return;
+  }
+  PublishRun(state, n, {build_ms, 0, 0, deliver_ms}, "mimalloc");
 }
 
 void BM_RegisterUnregister(benchmark::State& state, CollectorKind kind) {
@@ -354,6 +461,19 @@ int64_t FinalizerCount() {
 }
 
 void RegisterBenchmarks(int64_t n) {
+  // Baselines first: the gclab runs report their ratios to them (x_<baseline>).
+  benchmark::RegisterBenchmark("BM_WhippetFinalizers/boehm", BM_WhippetFinalizersBoehm, n)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_WhippetFinalizers/shared_ptr", BM_WhippetFinalizersSharedPtr, n)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_WhippetFinalizers/mimalloc", BM_WhippetFinalizersMimalloc, n)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
   for (CollectorKind kind : gclab::AllCollectors()) {
     for (SchedulerKind scheduler :
          {SchedulerKind::kAfterCollection, SchedulerKind::kHostJobs, SchedulerKind::kRandomized}) {
@@ -370,10 +490,6 @@ void RegisterBenchmarks(int64_t n) {
       }
     }
   }
-  benchmark::RegisterBenchmark("BM_WhippetFinalizers/boehm", BM_WhippetFinalizersBoehm, n)
-      ->Unit(benchmark::kMillisecond)
-      ->Iterations(1)
-      ->UseRealTime();
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string name = "BM_RegisterUnregister/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_RegisterUnregister, kind)

@@ -179,30 +179,6 @@ class Small final : public gclab::GarbageCollected<Small> {
 };
 static_assert(sizeof(Small) == 16);
 
-// mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its
-// shared library also exports malloc, and linking it would replace glibc's malloc
-// for every other benchmark in this process. Null when it is not installed.
-struct Mimalloc {
-  void* (*malloc)(size_t) = nullptr;
-  void (*free)(void*) = nullptr;
-  void (*collect)(bool) = nullptr;
-
-  static const Mimalloc* Get() {
-    static const Mimalloc* loaded = [] {
-      void* lib = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
-      if (lib == nullptr) return static_cast<Mimalloc*>(nullptr);
-      auto* m = new Mimalloc();
-      m->malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(lib, "mi_malloc"));
-      m->free = reinterpret_cast<void (*)(void*)>(dlsym(lib, "mi_free"));
-      m->collect = reinterpret_cast<void (*)(bool)>(dlsym(lib, "mi_collect"));
-      if (m->malloc == nullptr || m->free == nullptr || m->collect == nullptr) {
-        return static_cast<Mimalloc*>(nullptr);
-      }
-      return m;
-    }();
-    return loaded;
-  }
-};
 
 void BM_AllocGclab(benchmark::State& state, CollectorKind kind) {
   auto heap = CreateHeap(kind, kAllocHeapLimit);

@@ -32,11 +32,19 @@
 //       to. Timed: all of it, build and walks included, as Whippet times its thread
 //       (default trigger policy, so the build collects as the heap grows). N =
 //       2.8x10^6 (--whippet_length=N or GCLAB_WHIPPET_LENGTH).
-//   BM_WeakRefChurn/<collector>, BM_WeakRefChurn/shared_ptr
+//   BM_WhippetEphemerons/shared_ptr, BM_WhippetEphemerons/boehm
+//       Baselines for the same chain. shared_ptr: a table of {weak_ptr<Key>,
+//       shared_ptr<Box>} whose keys' deleters queue their entries for removal (what
+//       careful C++ without ephemerons gives; reference counting frees the chain at
+//       the drop, no collection). Boehm: entries hold the key through a
+//       disappearing link and the value strongly, so the chain outlives its head key
+//       (links_alive_after_drop = N - 1): Boehm has no ephemerons.
+//   BM_WeakRefChurn/<collector>, BM_WeakRefChurn/shared_ptr, BM_WeakRefChurn/boehm
 //       Create a WeakRef to a fresh 16-byte object, Deref it, drop both; one benchmark
 //       iteration is a job of 1000 of these ended by heap.ClearKeptObjects(), as a
 //       host ends a job (so each target is garbage from then on). The baseline does
-//       make_shared, a weak_ptr, lock(), and drops them (the object dies at once).
+//       make_shared, a weak_ptr, lock(), and drops them (the object dies at once);
+//       Boehm: GC_MALLOC'ed target, a disappearing link to it, and a read of the link.
 //       items_per_second counts WeakRefs (weak_ptrs).
 //   BM_WeakMapSetGet/<collector>, BM_WeakMapSetGet/flat_hash_map
 //       N = 100000 keys and N values, rooted (in a heap object holding Members). Per
@@ -64,6 +72,7 @@
 //   python3 benchmarks/summarize.py /tmp/weak.json
 // Quick run: --chain_sizes=10000 --naive_chain_sizes=10000 --whippet_length=100000
 #include <benchmark/benchmark.h>
+#include <gc.h>
 
 #include <cerrno>
 #include <chrono>
@@ -82,6 +91,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "benchmarks/baselines.h"
 #include "benchmarks/rss.h"
 #include "gc/gc.h"
 #include "weak/weak.h"
@@ -422,7 +432,166 @@ void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n
   state.counters["ephemerons_resolved"] = static_cast<double>(live_cycle.ephemerons_resolved);
   state.counters["peak_rss_mb"] = peak_rss_mb;
   state.counters["rss_start_mb"] = rss_start_mb;
+  state.counters["links_alive_after_drop"] = static_cast<double>(dead.length);
   state.SetLabel(absl::StrCat("N=", n));
+  RecordAndCompare(state, "BM_WhippetEphemerons", std::string(gclab::CollectorName(kind)),
+                   (build_ms + gc_live_ms + gc_dead_ms + walk_ms) / 1e3);
+}
+
+// The same chain with std::shared_ptr, as a careful C++ programmer writes a
+// weak-keyed table without ephemerons: entry i holds key i through a weak_ptr and its
+// value through a shared_ptr, and each key's deleter queues its entry for removal.
+// Dropping the head key frees its entry's value, which frees the next key, and so on:
+// the queue turns the cascade into a loop (a recursive one would overflow the stack
+// at this length). (Purging expired entries pass after pass instead is quadratic on
+// this chain: 53 s for 200,000 links, measured.) Timed like the gclab run: build,
+// walk, walk, drop the head key and drain the queue, count what is left.
+struct SpKey {
+  int64_t id;
+};
+struct SpBox {
+  std::shared_ptr<SpKey> previous;  // strong: what makes the chain a chain
+};
+struct SpEntry {
+  std::weak_ptr<SpKey> key;
+  std::shared_ptr<SpBox> value;
+};
+
+// Walks from the head key through the table: key k is entry k - 1's key.
+int64_t WalkSharedChain(const std::vector<SpEntry>& table, std::shared_ptr<SpKey> key) {
+  int64_t length = 0;
+  while (key != nullptr && key->id >= 1 && static_cast<size_t>(key->id) <= table.size()) {
+    const SpEntry& e = table[static_cast<size_t>(key->id - 1)];
+    if (e.key.lock() != key || e.value == nullptr) break;
+    ++length;
+    key = e.value->previous;
+  }
+  return length;
+}
+
+void BM_WhippetEphemeronsSharedPtr(benchmark::State& state, int64_t n) {
+  const double rss_start_mb = CurrentRssMb();
+  ResetPeakRss();
+  double total_ms = 0;
+  int64_t built = 0, live = 0, left = 0;
+  for (auto _ : state) {
+    Clock::time_point t = Clock::now();
+    std::vector<SpEntry> table;
+    table.reserve(static_cast<size_t>(n));
+    std::vector<int64_t> dead;  // ids of keys whose deleter ran
+    auto make_key = [&dead](int64_t id) {
+      return std::shared_ptr<SpKey>(new SpKey{id}, [&dead](SpKey* k) {
+        dead.push_back(k->id);
+        delete k;
+      });
+    };
+    std::shared_ptr<SpKey> head_key = make_key(0);
+    for (int64_t i = 0; i < n; ++i) {
+      auto box = std::make_shared<SpBox>(SpBox{head_key});
+      auto key = make_key(i + 1);
+      table.push_back({key, box});
+      head_key = std::move(key);
+    }
+    built = WalkSharedChain(table, head_key);
+    live = WalkSharedChain(table, head_key);
+    head_key.reset();
+    while (!dead.empty()) {
+      const int64_t id = dead.back();
+      dead.pop_back();
+      if (id >= 1) table[static_cast<size_t>(id - 1)].value.reset();  // may queue id - 1
+    }
+    left = 0;
+    for (const SpEntry& e : table) left += e.value != nullptr;
+    total_ms = MsSince(t);
+  }
+  if (built != n || live != n || left != 0) {
+    state.SkipWithError(absl::StrCat("shared_ptr chain: built ", built, ", live ", live,
+                                     ", entries left after the drop ", left)
+                            .c_str());
+    return;
+  }
+  state.counters["links_alive_after_drop"] = static_cast<double>(left);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.counters["rss_start_mb"] = rss_start_mb;
+  state.SetLabel(absl::StrCat("N=", n));
+  RecordAndCompare(state, "BM_WhippetEphemerons", "shared_ptr", total_ms / 1e3);
+}
+
+// Boehm GC has disappearing links but no ephemerons. The table's entries hold the key
+// through a disappearing link and the value strongly, so value i keeps key i+1
+// alive: after the head key is dropped and the heap collected, the rest of the chain
+// stays. Measured: the links still alive after one collection (and the time).
+struct BoehmKey {
+  int64_t id;
+};
+struct BoehmBox {
+  BoehmKey* previous;
+};
+struct BoehmEntry {
+  GC_hidden_pointer key;  // a disappearing link: cleared when the key dies
+  BoehmBox* value;
+};
+BoehmEntry* boehm_table = nullptr;  // static root
+BoehmKey* boehm_head_key = nullptr;
+
+__attribute__((noinline)) void BuildBoehmChain(int64_t n) {
+  boehm_table = static_cast<BoehmEntry*>(GC_MALLOC(sizeof(BoehmEntry) * static_cast<size_t>(n)));
+  boehm_head_key = static_cast<BoehmKey*>(GC_MALLOC_ATOMIC(sizeof(BoehmKey)));
+  boehm_head_key->id = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    auto* box = static_cast<BoehmBox*>(GC_MALLOC(sizeof(BoehmBox)));
+    box->previous = boehm_head_key;
+    auto* key = static_cast<BoehmKey*>(GC_MALLOC_ATOMIC(sizeof(BoehmKey)));
+    key->id = i + 1;
+    BoehmEntry& e = boehm_table[i];
+    e.key = GC_HIDE_POINTER(key);
+    e.value = box;
+    GC_general_register_disappearing_link(reinterpret_cast<void**>(&e.key), key);
+    boehm_head_key = key;
+  }
+}
+
+__attribute__((noinline)) void ClearStack() {
+  volatile char buffer[64 * 1024];
+  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
+}
+
+int64_t BoehmLiveLinks(int64_t n) {
+  int64_t alive = 0;
+  for (int64_t i = 0; i < n; ++i) alive += boehm_table[i].key != 0;
+  return alive;
+}
+
+void BM_WhippetEphemeronsBoehm(benchmark::State& state, int64_t n) {
+  GC_gcollect_and_unmap();
+  const double rss_start_mb = CurrentRssMb();
+  ResetPeakRss();
+  double total_ms = 0;
+  int64_t live = 0, after_drop = 0;
+  for (auto _ : state) {
+    Clock::time_point t = Clock::now();
+    BuildBoehmChain(n);
+    ClearStack();
+    GC_gcollect();
+    live = BoehmLiveLinks(n);
+    boehm_head_key = nullptr;
+    ClearStack();
+    GC_gcollect();
+    after_drop = BoehmLiveLinks(n);
+    total_ms = MsSince(t);
+    boehm_table = nullptr;
+  }
+  GC_gcollect_and_unmap();
+  state.counters["links_alive_after_drop"] = static_cast<double>(after_drop);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.counters["rss_start_mb"] = rss_start_mb;
+  if (live != n) {
+    state.SkipWithError(absl::StrCat("Boehm chain: ", live, " of ", n, " links alive").c_str());
+    return;
+  }
+  state.SetLabel(absl::StrCat("N=", n, "; no ephemerons: ", after_drop,
+                              " links survive the drop"));
+  RecordAndCompare(state, "BM_WhippetEphemerons", "boehm", total_ms / 1e3);
 }
 
 // ---------------------------------------------------------------------------------
@@ -445,6 +614,7 @@ void BM_WeakRefChurnGclab(benchmark::State& state, CollectorKind kind) {
   }
   Heap& heap = **heap_or;
   int64_t missing = 0;
+  const Clock::time_point start = Clock::now();
   for (auto _ : state) {
     for (int64_t i = 0; i < kChurnJob; ++i) {
       HandleScope scope(heap);
@@ -471,6 +641,8 @@ void BM_WeakRefChurnGclab(benchmark::State& state, CollectorKind kind) {
   state.counters["pause_ms"] =
       benchmark::Counter(ToMs(stats.total_pause), benchmark::Counter::kAvgIterations);
   state.SetItemsProcessed(state.iterations() * kChurnJob);
+  RecordAndCompare(state, "BM_WeakRefChurn", std::string(gclab::CollectorName(kind)),
+                   MsSince(start) / 1e3 / static_cast<double>(state.iterations()));
 }
 
 struct PlainSmall {
@@ -481,6 +653,7 @@ struct PlainSmall {
 
 void BM_WeakRefChurnSharedPtr(benchmark::State& state) {
   int64_t missing = 0;
+  const Clock::time_point start = Clock::now();
   for (auto _ : state) {
     for (int64_t i = 0; i < kChurnJob; ++i) {
       std::shared_ptr<PlainSmall> target = std::make_shared<PlainSmall>(i);
@@ -495,6 +668,42 @@ void BM_WeakRefChurnSharedPtr(benchmark::State& state) {
     return;
   }
   state.SetItemsProcessed(state.iterations() * kChurnJob);
+  RecordAndCompare(state, "BM_WeakRefChurn", "shared_ptr",
+                   MsSince(start) / 1e3 / static_cast<double>(state.iterations()));
+}
+
+// Boehm GC's weak references: a disappearing link (a hidden pointer in a GC_MALLOC'ed
+// cell, registered with GC_general_register_disappearing_link) to a GC_MALLOC'ed
+// target; "deref" reveals the pointer. Both become garbage at once.
+void BM_WeakRefChurnBoehm(benchmark::State& state) {
+  GC_gcollect_and_unmap();
+  int64_t missing = 0;
+  const GC_word collections = GC_get_gc_no();
+  const Clock::time_point start = Clock::now();
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kChurnJob; ++i) {
+      auto* target = static_cast<PlainSmall*>(GC_MALLOC(sizeof(PlainSmall)));
+      target->a = i;
+      target->b = i + 1;
+      auto* link = static_cast<GC_hidden_pointer*>(GC_MALLOC_ATOMIC(sizeof(GC_hidden_pointer)));
+      *link = GC_HIDE_POINTER(target);
+      GC_general_register_disappearing_link(reinterpret_cast<void**>(link), target);
+      auto* got = static_cast<PlainSmall*>(GC_REVEAL_POINTER(*link));
+      missing += got == nullptr;
+      benchmark::DoNotOptimize(got);
+    }
+  }
+  const double seconds = MsSince(start) / 1e3;
+  if (missing != 0) {
+    state.SkipWithError(absl::StrCat(missing, " links read null").c_str());
+    return;
+  }
+  state.counters["collections"] = benchmark::Counter(
+      static_cast<double>(GC_get_gc_no() - collections), benchmark::Counter::kAvgIterations);
+  state.SetItemsProcessed(state.iterations() * kChurnJob);
+  RecordAndCompare(state, "BM_WeakRefChurn", "boehm",
+                   seconds / static_cast<double>(state.iterations()));
+  GC_gcollect_and_unmap();
 }
 
 // ---------------------------------------------------------------------------------
@@ -694,6 +903,17 @@ void RegisterBenchmarks(const Config& config) {
       b->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
     }
   }
+  // Baselines first in each family: the gclab runs report their ratios to them.
+  benchmark::RegisterBenchmark("BM_WhippetEphemerons/shared_ptr", BM_WhippetEphemeronsSharedPtr,
+                               config.whippet_length)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_WhippetEphemerons/boehm", BM_WhippetEphemeronsBoehm,
+                               config.whippet_length)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1)
+      ->UseRealTime();
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string name = "BM_WhippetEphemerons/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_WhippetEphemerons, kind,
@@ -702,13 +922,15 @@ void RegisterBenchmarks(const Config& config) {
         ->Iterations(1)
         ->UseRealTime();
   }
+  benchmark::RegisterBenchmark("BM_WeakRefChurn/shared_ptr", BM_WeakRefChurnSharedPtr)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_WeakRefChurn/boehm", BM_WeakRefChurnBoehm)
+      ->Unit(benchmark::kMicrosecond);
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string name = "BM_WeakRefChurn/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_WeakRefChurnGclab, kind)
         ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::RegisterBenchmark("BM_WeakRefChurn/shared_ptr", BM_WeakRefChurnSharedPtr)
-      ->Unit(benchmark::kMicrosecond);
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string name = "BM_WeakMapSetGet/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_WeakMapSetGetGclab, kind, config.weakmap_keys)
@@ -727,6 +949,7 @@ std::string JoinSizes(const std::vector<int64_t>& sizes) {
 }  // namespace gclab_bench
 
 int main(int argc, char** argv) {
+  GC_INIT();
   const gclab_bench::Config config = gclab_bench::ParseConfig(&argc, argv);
   gclab_bench::RegisterBenchmarks(config);
   benchmark::AddCustomContext("chain_sizes", gclab_bench::JoinSizes(config.chain_sizes));
