@@ -28,6 +28,11 @@
 //   BM_WhippetFinalizers/mimalloc
 //       The same list in mimalloc (mi_malloc, loaded with dlopen); at the drop the
 //       program walks it, delivers each car and frees: finalization by hand, the floor.
+//   BM_SchedulerBugs/<scheduler>
+//       Three small programs with bugs users write against finalization (order,
+//       timing, cleanups assumed to run), each run under the scheduler once per seed
+//       1..200 (--bug_seeds=S): the fraction of seeds in which each bug shows, and
+//       the cost of a program run. See the code for the programs.
 //   BM_RegisterUnregister/<collector>
 //       Register a live target with a held value and a token, then Unregister(token):
 //       the cost of the bookkeeping alone (batches of 1000; no collection in between
@@ -460,7 +465,101 @@ int64_t FinalizerCount() {
   return n;
 }
 
-void RegisterBenchmarks(int64_t n) {
+// ---------------------------------------------------------------------------------
+// BM_SchedulerBugs: which scheduler exposes which user bug, over many seeds.
+//
+// Three small programs, each with a bug a user writes against FinalizationRegistry:
+//   order    a writer registers 20 chunks and its cleanup assumes chunk n is flushed
+//            right after chunk n - 1 (creation order)
+//   timing   it reads the cleanups' effect right after CollectGarbage() returns
+//   lost     it assumes every cleanup has run once the host has pumped its jobs until
+//            the scheduler is empty (an engine may drop them, at shutdown for one)
+// Each program runs once per seed (1..S, --bug_seeds=S); the counters say in what
+// fraction of the seeds the bug showed (1.0: always, 0: never) and what one program
+// run costs (us_per_program: on one heap reused for every seed).
+
+struct BugOutcome {
+  bool order = false, timing = false, lost = false;
+};
+
+std::unique_ptr<gclab::FinalizationScheduler> MakeBugScheduler(const std::string& which,
+                                                               uint64_t seed) {
+  if (which == "randomized-dropping") {
+    gclab::RandomizedScheduler::Options options;
+    options.seed = seed;
+    options.drop_probability = 0.1;
+    return gclab::RandomizedScheduler::Create(options).value();
+  }
+  return gclab::CreateScheduler(gclab::ParseSchedulerKind(which).value(), seed);
+}
+
+BugOutcome RunBugPrograms(Heap* heap, const std::string& which, uint64_t seed) {
+  BugOutcome out;
+  gclab::FinalizationQueue& queue = gclab::FinalizationQueue::For(*heap);
+  if (!queue.SetScheduler(MakeBugScheduler(which, seed)).ok()) std::abort();
+  HandleScope scope(*heap);
+  std::vector<int64_t> journal;
+  bool in_order = true;
+  auto registry = gclab::FinalizationRegistry<SmallObject>::Create(
+      *heap, [&](Local<SmallObject> chunk) {
+        if (!journal.empty() && chunk->index != journal.back() + 1) in_order = false;
+        journal.push_back(chunk->index);
+      });
+  constexpr int kChunks = 20;
+  {
+    HandleScope inner(*heap);
+    for (int i = 0; i < kChunks; ++i) {
+      Local<SmallObject> target = heap->New<SmallObject>(-1);
+      Local<SmallObject> held = heap->New<SmallObject>(i);
+      if (!registry->Register(target.Get(), held.Get()).ok()) std::abort();
+    }
+  }
+  heap->CollectGarbage();
+  out.timing = journal.size() != static_cast<size_t>(kChunks);  // read right away
+  for (int i = 0; i < 100 && queue.scheduler().pending() > 0; ++i) queue.PumpHostJobs();
+  out.order = !in_order;
+  out.lost = journal.size() != static_cast<size_t>(kChunks);
+  return out;
+}
+
+void BM_SchedulerBugs(benchmark::State& state, std::string which, int64_t seeds) {
+  int64_t order = 0, timing = 0, lost = 0;
+  double ms = 0;
+  // One heap for every seed (a fresh scheduler and registry each time), so the cost
+  // is the programs' and not heap creation's, which depends on glibc's adaptive
+  // mmap threshold and so on what ran before in the process.
+  auto heap = Heap::Create().value();
+  for (int64_t seed = 1; seed <= 20; ++seed) {  // untimed warm-up
+    RunBugPrograms(heap.get(), which, static_cast<uint64_t>(1'000'000 + seed));
+  }
+  for (auto _ : state) {
+    order = timing = lost = 0;
+    const Clock::time_point t = Clock::now();
+    for (int64_t seed = 1; seed <= seeds; ++seed) {
+      BugOutcome o = RunBugPrograms(heap.get(), which, static_cast<uint64_t>(seed));
+      order += o.order;
+      timing += o.timing;
+      lost += o.lost;
+    }
+    ms = MsSince(t);
+  }
+  const auto n = static_cast<double>(seeds);
+  state.counters["order_bug_exposed"] = static_cast<double>(order) / n;
+  state.counters["timing_bug_exposed"] = static_cast<double>(timing) / n;
+  state.counters["lost_bug_exposed"] = static_cast<double>(lost) / n;
+  state.counters["us_per_program"] = ms * 1e3 / n;
+  state.SetLabel("seeds 1.." + std::to_string(seeds));
+}
+
+void RegisterBenchmarks(int64_t n, int64_t bug_seeds) {
+  for (const char* which :
+       {"after-collection", "host-jobs", "randomized", "randomized-dropping", "never"}) {
+    const std::string name = std::string("BM_SchedulerBugs/") + which;
+    benchmark::RegisterBenchmark(name.c_str(), BM_SchedulerBugs, std::string(which), bug_seeds)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->UseRealTime();
+  }
   // Baselines first: the gclab runs report their ratios to them (x_<baseline>).
   benchmark::RegisterBenchmark("BM_WhippetFinalizers/boehm", BM_WhippetFinalizersBoehm, n)
       ->Unit(benchmark::kMillisecond)
@@ -503,12 +602,15 @@ void RegisterBenchmarks(int64_t n) {
 int main(int argc, char** argv) {
   GC_INIT();
   int64_t n = gclab_bench::FinalizerCount();
-  // --finalizers=N (removed from argv) overrides GCLAB_FINALIZERS.
+  int64_t bug_seeds = 200;
+  // --finalizers=N (removed from argv) overrides GCLAB_FINALIZERS; --bug_seeds=S.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.substr(0, 13) == "--finalizers=") {
       n = std::atoll(argv[i] + 13);
+    } else if (arg.substr(0, 12) == "--bug_seeds=") {
+      bug_seeds = std::atoll(argv[i] + 12);
     } else {
       argv[kept++] = argv[i];
     }
@@ -518,7 +620,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "finalization_benchmarks: --finalizers must be 1 to 100000000\n");
     return 2;
   }
-  gclab_bench::RegisterBenchmarks(n);
+  if (bug_seeds < 1 || bug_seeds > 1'000'000) {
+    std::fprintf(stderr, "finalization_benchmarks: --bug_seeds must be 1 to 1000000\n");
+    return 2;
+  }
+  gclab_bench::RegisterBenchmarks(n, bug_seeds);
   benchmark::AddCustomContext("finalizers", std::to_string(n));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
