@@ -14,7 +14,10 @@
 # variables (GCLAB_RECLAIM_SIZES_MIB, GCLAB_CHAIN_SIZES, GCLAB_WHIPPET_LENGTH,
 # GCLAB_WEAKMAP_KEYS, GCLAB_FINALIZERS...: see benchmarks/README.md).
 #
-# The JSON is kept in results/<date>-<host>/ for later comparison.
+# GCLAB_RUNS=3 tools/bench.sh runs every suite three times (tables show medians and
+# ranges; the papers want three). The JSON, one file per suite and run, and a
+# description of the machine are kept in results/<date>-<host>/; `papers/make.sh`
+# turns the newest such folder into the papers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -35,24 +38,43 @@ if ! bazel build -c opt "${targets[@]}" >/tmp/gclab-build.log 2>&1; then
   cat /tmp/gclab-build.log >&2
   exit 1
 fi
+runs="${GCLAB_RUNS:-1}"
+if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench.sh: GCLAB_RUNS must be a positive integer, got '$runs'" >&2
+  exit 2
+fi
 out="results/$(date +%Y%m%d-%H%M%S)-$(hostname -s)"
 mkdir -p "$out"
-for s in "${suites[@]}"; do
-  echo "=== ${s}_benchmarks"
-  "bazel-bin/benchmarks/${s}_benchmarks" --benchmark_out="$out/${s}_benchmarks.json" \
-    --benchmark_out_format=json "$@"
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(hostname -s)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "cores: $(nproc)"
+  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -r)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "compiler: $(g++ --version | head -1)"
+  echo "gclab: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
+  echo "runs: $runs"
+} > "$out/machine.txt"
+for ((run = 1; run <= runs; run++)); do
+  for s in "${suites[@]}"; do
+    echo "=== ${s}_benchmarks, run $run of $runs"   # Google Benchmark prints a line per benchmark
+    "bazel-bin/benchmarks/${s}_benchmarks" --benchmark_out="$out/${s}_benchmarks-$run.json" \
+      --benchmark_out_format=json "$@"
+  done
 done
 for s in "${suites[@]}"; do
   echo
-  json="$out/${s}_benchmarks.json"
-  if ! grep -q '"run_name"' "$json"; then
+  files=("$out/${s}_benchmarks"-*.json)
+  if ! grep -q '"run_name"' "${files[0]}"; then
     echo "=== ${s}_benchmarks: no benchmark matched the filter"
   elif [[ "$s" == reclamation ]]; then
     echo "=== ${s}_benchmarks"
-    python3 benchmarks/reclamation_table.py "$json"
+    python3 benchmarks/reclamation_table.py "${files[@]}"
   else
     echo "=== ${s}_benchmarks"
-    python3 benchmarks/summarize.py "$json"
+    python3 benchmarks/summarize.py "${files[@]}"
   fi
 done
 echo
