@@ -485,6 +485,17 @@ def paper_collectors(folder):
             b.invert_yaxis()
             fig.suptitle(title + " (orange: gclab)")
             out += f"![{title}]({save(fig, family.lower().replace('bm_', '') + '.png')})\n\n"
+    findings = []
+    for family, title in (("BM_GCBench", "GCBench"), ("BM_BinaryTrees", "binary-trees")):
+        for collector in ("mark-sweep", "semispace"):
+            name = f"{family}/{collector}"
+            ratios = [(b, med(values(runs, name, "x_" + b)))
+                      for b in ("boehm", "new-delete", "mimalloc", "shared_ptr")]
+            ratios = [f"{r:.2f}x {b}'s" for b, r in ratios if r is not None]
+            if ratios:
+                findings.append(f"- {title}, {collector}: time " + ", ".join(ratios) + ".")
+    if findings:
+        out += "### Summary\n\n" + "\n".join(findings) + "\n\n"
     out += ("x columns: gclab's time over the baseline's, per run, median (below 1: gclab is "
             "faster). Peak RSS is the whole process's high-water mark during the benchmark, "
             "so it includes what earlier benchmarks left resident (glibc's arenas, "
