@@ -20,6 +20,10 @@
 //       far too long). Change with --chain_sizes=LIST / --naive_chain_sizes=LIST (or
 //       GCLAB_CHAIN_SIZES / GCLAB_NAIVE_CHAIN_SIZES), e.g.
 //       --naive_chain_sizes=10000,100000,1000000.
+//   BM_EphemeronChain/boehm/<N>
+//       The same chain in Boehm's heap (keys through disappearing links, values
+//       strongly: Boehm has no ephemerons) and one timed GC_gcollect(): what one
+//       collection over the same live graph costs there. gclab runs report x_boehm.
 //   BM_WhippetEphemerons/<collector>
 //       The shape of Whippet's benchmarks/ephemerons.c: a chain of N links, link i an
 //       EphemeronPair<Key, Box> whose key is a fresh Key and whose value is a Box
@@ -301,6 +305,8 @@ void BM_EphemeronChain(benchmark::State& state, CollectorKind kind,
   state.counters["rss_start_mb"] = rss_start_mb;
   state.SetItemsProcessed(state.iterations() * n);
   state.SetLabel(absl::StrCat("N=", n));
+  RecordAndCompare(state, absl::StrCat("BM_EphemeronChain/", n),
+                   std::string(gclab::CollectorName(kind)), collect_ms / 1e3);
 }
 
 // ---------------------------------------------------------------------------------
@@ -560,6 +566,57 @@ int64_t BoehmLiveLinks(int64_t n) {
   int64_t alive = 0;
   for (int64_t i = 0; i < n; ++i) alive += boehm_table[i].key != 0;
   return alive;
+}
+
+// BM_EphemeronChain/boehm: the same adversarial chain in Boehm's heap (entries built
+// from K_{N-1} down to K_0, key through a disappearing link, value strongly), and one
+// timed GC_gcollect(). Boehm has no ephemerons: it marks the values as ordinary
+// references, so this is what one collection over the same live graph costs there.
+__attribute__((noinline)) void BuildBoehmAdversarialChain(int64_t n) {
+  boehm_table = static_cast<BoehmEntry*>(GC_MALLOC(sizeof(BoehmEntry) * static_cast<size_t>(n)));
+  BoehmKey* next = nullptr;
+  for (int64_t i = n - 1; i >= 0; --i) {
+    auto* box = static_cast<BoehmBox*>(GC_MALLOC(sizeof(BoehmBox)));
+    box->previous = next;  // value i leads to key i + 1
+    auto* key = static_cast<BoehmKey*>(GC_MALLOC_ATOMIC(sizeof(BoehmKey)));
+    key->id = i;
+    BoehmEntry& e = boehm_table[n - 1 - i];
+    e.key = GC_HIDE_POINTER(key);
+    e.value = box;
+    GC_general_register_disappearing_link(reinterpret_cast<void**>(&e.key), key);
+    next = key;
+  }
+  boehm_head_key = next;  // K_0
+}
+
+void BM_EphemeronChainBoehm(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  GC_gcollect_and_unmap();
+  const double rss_start_mb = CurrentRssMb();
+  BuildBoehmAdversarialChain(n);
+  ClearStack();
+  GC_gcollect();  // warm, as the gclab heap is
+  ResetPeakRss();
+  double collect_ms = 0;
+  for (auto _ : state) {
+    const Clock::time_point start = Clock::now();
+    GC_gcollect();
+    collect_ms = MsSince(start);
+  }
+  const int64_t live = BoehmLiveLinks(n);
+  state.counters["peak_rss_mb"] = PeakRssMb();
+  state.counters["rss_start_mb"] = rss_start_mb;
+  boehm_table = nullptr;
+  boehm_head_key = nullptr;
+  GC_gcollect_and_unmap();
+  if (live != n) {
+    state.SkipWithError(absl::StrCat("Boehm chain: ", live, " of ", n, " keys alive").c_str());
+    return;
+  }
+  state.counters["ns_per_link"] = collect_ms * 1e6 / static_cast<double>(n);
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetLabel(absl::StrCat("N=", n));
+  RecordAndCompare(state, absl::StrCat("BM_EphemeronChain/", n), "boehm", collect_ms / 1e3);
 }
 
 void BM_WhippetEphemeronsBoehm(benchmark::State& state, int64_t n) {
@@ -888,6 +945,12 @@ Config ParseConfig(int* argc, char** argv) {
 }
 
 void RegisterBenchmarks(const Config& config) {
+  // Baselines first in each family: the gclab runs report their ratios to them.
+  if (!config.chain_sizes.empty()) {
+    auto* b = benchmark::RegisterBenchmark("BM_EphemeronChain/boehm", BM_EphemeronChainBoehm);
+    for (int64_t n : config.chain_sizes) b->Arg(n);
+    b->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+  }
   for (CollectorKind kind : gclab::AllCollectors()) {
     const std::string collector(gclab::CollectorName(kind));
     for (EphemeronAlgorithm algorithm :
