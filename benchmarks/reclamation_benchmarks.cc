@@ -35,7 +35,7 @@
 //                       included)
 //   ideal_mb            (K + 1) * M * F: the live memories plus the one being made
 //   peak_mb             peak resident set above what the run started with, sampled
-//                       after each touch (/proc/self/statm)
+//                       after each touch (VmRSS, benchmarks/rss.h)
 //   rss_ratio           peak_mb / ideal_mb
 //   peak_reservations   address-space reservations held at once
 //   collections         collections during the run
@@ -58,7 +58,6 @@
 //                             13,100 reservations of 10 GiB); N > 0 = a budget of N GiB
 #include <gc.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -77,6 +76,7 @@
 #include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/baselines.h"
+#include "benchmarks/rss.h"
 #include "gc/gc.h"
 #include "linear_memory/linear_memory.h"
 
@@ -110,13 +110,10 @@ double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-size_t ResidentBytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+// The resident set above `start` (what the run added), from one read of /proc.
+size_t ResidentAbove(size_t start) {
+  const size_t now = CurrentRssBytes();
+  return now > start ? now - start : 0;
 }
 
 void TouchPages(uint8_t* data, size_t bytes) {
@@ -216,7 +213,7 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
       auto it = dropped_at.find(e.memory_id);
       if (it != dropped_at.end() && !final_phase) m.lag_iters.push_back(iteration - it->second);
     });
-    const size_t start = ResidentBytes();
+    const size_t start = CurrentRssBytes();
     std::vector<Persistent<Instance>> ring(c.live);
     std::vector<uint64_t> ring_ids(c.live, 0);
     bool failed = false;
@@ -233,8 +230,7 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
       }
       gclab::LinearMemory* memory = (*instance)->memory(0);
       TouchPages(memory->data(), touched);
-      m.peak_resident =
-          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+      m.peak_resident = std::max(m.peak_resident, ResidentAbove(start));
       const int slot = iteration % c.live;
       if (ring_ids[slot] != 0) dropped_at[ring_ids[slot]] = iteration;
       ring[slot] = Persistent<Instance>(*heap, *instance);
@@ -249,7 +245,7 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
     for (Persistent<Instance>& p : ring) p.Reset();
     heap->CollectGarbage();
     m.return_ms = MsSince(drop);
-    m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
+    m.resident_after = ResidentAbove(start);
     m.peak_reservations = space.stats().peak_reservations;
     m.collections = heap->stats().collections - 1;  // not the final explicit one
     m.pause_ms =
@@ -283,7 +279,7 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c, bool shared) {
   for (auto _ : state) {
     WarmUp((c.live + 1) * touched, WarmUpTotal(c, mib, touched));
     Measured m;
-    const size_t start = ResidentBytes();
+    const size_t start = CurrentRssBytes();
     auto unmap = [&](void* p) {
       const auto t = Clock::now();
       munmap(p, reservation);
@@ -295,15 +291,14 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c, bool shared) {
     const auto loop_start = Clock::now();
     const int iterations = Iterations(c, mib);
     for (int i = 0; i < iterations; ++i) {
-      void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+      void* p =
+          mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
         state.SkipWithError("mmap or mprotect failed");
         return;
       }
       TouchPages(static_cast<uint8_t*>(p), touched);
-      m.peak_resident =
-          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+      m.peak_resident = std::max(m.peak_resident, ResidentAbove(start));
       const int slot = i % c.live;
       if (shared) {
         const bool drops = shared_ring[slot] != nullptr;
@@ -325,7 +320,7 @@ void BM_ManualFree(benchmark::State& state, size_t mib, Config c, bool shared) {
     }
     for (auto& instance : shared_ring) instance.reset();
     m.return_ms = MsSince(drop);
-    m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
+    m.resident_after = ResidentAbove(start);
     m.peak_reservations = static_cast<size_t>(std::min(c.live + 1, iterations));
     Publish(state, c, mib, m, shared ? "shared_ptr" : "manual-free");
   }
@@ -372,10 +367,11 @@ __attribute__((noinline)) void ClearStack() {
 // One instantiation, out of line so that no copy of the new pointer stays in this
 // frame after it returns (Boehm scans the stack conservatively).
 __attribute__((noinline)) bool BoehmInstantiate(size_t bytes, size_t touched, size_t reservation,
-                                                int slot, absl::flat_hash_map<void*, int>& dropped_at,
+                                                int slot,
+                                                absl::flat_hash_map<void*, int>& dropped_at,
                                                 int iteration) {
-  void* p = mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p =
+      mmap(nullptr, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED || mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) return false;
   BoehmRun& run = *boehm_run;
   ++run.reservations;
@@ -408,7 +404,7 @@ void BM_ReclaimBoehm(benchmark::State& state, size_t mib, Config c) {
     BoehmRun run{&m, touched, &dropped_at, &iteration, false};
     boehm_run = &run;
     const GC_word collections = GC_get_gc_no();
-    const size_t start = ResidentBytes();
+    const size_t start = CurrentRssBytes();
     const auto loop_start = Clock::now();
     const int iterations = Iterations(c, mib);
     for (iteration = 0; iteration < iterations; ++iteration) {
@@ -417,8 +413,7 @@ void BM_ReclaimBoehm(benchmark::State& state, size_t mib, Config c) {
         state.SkipWithError("mmap or mprotect failed");
         return;
       }
-      m.peak_resident =
-          std::max(m.peak_resident, ResidentBytes() - std::min(start, ResidentBytes()));
+      m.peak_resident = std::max(m.peak_resident, ResidentAbove(start));
     }
     m.loop_ms = MsSince(loop_start);
     m.collections = GC_get_gc_no() - collections;
@@ -429,7 +424,7 @@ void BM_ReclaimBoehm(benchmark::State& state, size_t mib, Config c) {
     GC_gcollect();
     GC_invoke_finalizers();
     m.return_ms = MsSince(drop);
-    m.resident_after = ResidentBytes() - std::min(start, ResidentBytes());
+    m.resident_after = ResidentAbove(start);
     const size_t leaked = run.reservations;
     boehm_run = nullptr;
     if (leaked != 0) {

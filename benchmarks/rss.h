@@ -16,6 +16,7 @@
 #ifndef GCLAB_BENCHMARKS_RSS_H_
 #define GCLAB_BENCHMARKS_RSS_H_
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -65,6 +66,12 @@ inline double PeakRssMb() { return KbToMb(ReadProcStatusKb("VmHWM")); }
 
 // Current resident set, in MiB.
 inline double CurrentRssMb() { return KbToMb(ReadProcStatusKb("VmRSS")); }
+
+// Current resident set, in bytes (0 if unreadable).
+inline size_t CurrentRssBytes() {
+  const long kb = ReadProcStatusKb("VmRSS");
+  return kb < 0 ? 0 : static_cast<size_t>(kb) * 1024;
+}
 
 }  // namespace gclab_bench
 
