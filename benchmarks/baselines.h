@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,16 @@ inline void RecordAndCompare(benchmark::State& state, const std::string& family,
   for (const auto& [baseline, baseline_seconds] : *times) {
     if (baseline_seconds > 0) state.counters["x_" + baseline] = seconds / baseline_seconds;
   }
+}
+
+// For the Boehm GC baselines: Boehm scans the stack conservatively, so a stale copy
+// of a pointer in a dead stack slot keeps its object (and all it reaches) alive.
+// Overwriting `kBytes` of stack below the caller, after out-of-line work that left such
+// copies, lets the next collection see what really is garbage.
+template <size_t kBytes = 64 * 1024>
+__attribute__((noinline)) void ClearStack() {
+  volatile char buffer[kBytes];
+  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
 }
 
 // mimalloc's own API, from the Debian package, loaded with dlopen(RTLD_LOCAL): its

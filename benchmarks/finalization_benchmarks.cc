@@ -270,11 +270,6 @@ __attribute__((noinline)) void BuildBoehmList(int64_t n) {
   }
 }
 
-__attribute__((noinline)) void ClearStack() {
-  volatile char buffer[64 * 1024];
-  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
-}
-
 void BM_WhippetFinalizersBoehm(benchmark::State& state, int64_t n) {
   GC_set_finalize_on_demand(1);
   ResetPeakRss();

@@ -359,11 +359,6 @@ void BoehmFinalize(void* object, void*) {
   }
 }
 
-__attribute__((noinline)) void ClearStack() {
-  volatile char buffer[16 * 1024];
-  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
-}
-
 // One instantiation, out of line so that no copy of the new pointer stays in this
 // frame after it returns (Boehm scans the stack conservatively).
 __attribute__((noinline)) bool BoehmInstantiate(size_t bytes, size_t touched, size_t reservation,
@@ -420,7 +415,7 @@ void BM_ReclaimBoehm(benchmark::State& state, size_t mib, Config c) {
     run.final_phase = true;
     const auto drop = Clock::now();
     for (int i = 0; i < c.live; ++i) boehm_ring[i] = nullptr;
-    ClearStack();
+    ClearStack<16 * 1024>();
     GC_gcollect();
     GC_invoke_finalizers();
     m.return_ms = MsSince(drop);

@@ -557,11 +557,6 @@ __attribute__((noinline)) void BuildBoehmChain(int64_t n) {
   }
 }
 
-__attribute__((noinline)) void ClearStack() {
-  volatile char buffer[64 * 1024];
-  for (size_t i = 0; i < sizeof buffer; ++i) buffer[i] = 0;
-}
-
 int64_t BoehmLiveLinks(int64_t n) {
   int64_t alive = 0;
   for (int64_t i = 0; i < n; ++i) alive += boehm_table[i].key != 0;
