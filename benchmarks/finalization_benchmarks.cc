@@ -322,10 +322,37 @@ void BM_WhippetFinalizersBoehm(benchmark::State& state, int64_t n) {
   state.counters["undelivered"] = static_cast<double>(n - dead_round);
 }
 
+// The baselines that finalize at the drop, with no collection: `build(check)` makes the
+// list of N pairs and returns what drops it, delivering every car to `check`. Timed:
+// the build (build_ms) and the drop, deliveries included (deliver_ms).
+template <typename Build>
+void RunDropBaseline(benchmark::State& state, int64_t n, const char* variant, Build build) {
+  ResetPeakRss();
+  double build_ms = 0, deliver_ms = 0;
+  std::string error;
+  int64_t delivered = 0;
+  for (auto _ : state) {
+    DeliveryCheck check(n);
+    Clock::time_point t = Clock::now();
+    auto drop = build(check);
+    build_ms = MsSince(t);
+    t = Clock::now();
+    drop();
+    deliver_ms = MsSince(t);
+    delivered = check.count;
+    error = check.error;
+  }
+  if (!error.empty() || delivered != n) {
+    state.SkipWithError(
+        absl::StrCat(variant, ": ", delivered, " of ", n, " delivered ", error).c_str());
+    return;
+  }
+  PublishRun(state, n, {build_ms, 0, 0, deliver_ms}, variant);
+}
+
 // std::shared_ptr: each pair's deleter is its "finalizer" and gets the car (the held
 // value) when the pair's last reference goes. The list is unlinked in a loop when the
-// head is dropped (destroying it recursively would overflow the stack). No collection:
-// gc_live_ms and gc_dead_ms are 0; deliver_ms is the drop, deleters included.
+// head is dropped (destroying it recursively would overflow the stack).
 struct SpSmall {
   int64_t index;
 };
@@ -335,13 +362,7 @@ struct SpPair {
 };
 
 void BM_WhippetFinalizersSharedPtr(benchmark::State& state, int64_t n) {
-  ResetPeakRss();
-  double build_ms = 0, deliver_ms = 0;
-  std::string error;
-  int64_t delivered = 0;
-  for (auto _ : state) {
-    DeliveryCheck check(n);
-    Clock::time_point t = Clock::now();
+  RunDropBaseline(state, n, "shared_ptr", [n](DeliveryCheck& check) {
     std::shared_ptr<SpPair> head;
     for (int64_t i = 0; i < n; ++i) {
       auto car = std::make_shared<SpSmall>(SpSmall{i});
@@ -350,19 +371,10 @@ void BM_WhippetFinalizersSharedPtr(benchmark::State& state, int64_t n) {
         delete pair;
       });
     }
-    build_ms = MsSince(t);
-    t = Clock::now();
-    while (head != nullptr) head = std::move(head->cdr);  // one pair at a time
-    deliver_ms = MsSince(t);
-    delivered = check.count;
-    error = check.error;
-  }
-  if (!error.empty() || delivered != n) {
-    state.SkipWithError(absl::StrCat("shared_ptr: ", delivered, " of ", n, " delivered ", error)
-                            .c_str());
-    return;
-  }
-  PublishRun(state, n, {build_ms, 0, 0, deliver_ms}, "shared_ptr");
+    return [head = std::move(head)]() mutable {
+      while (head != nullptr) head = std::move(head->cdr);  // one pair at a time
+    };
+  });
 }
 
 // mimalloc with manual cleanup: the program knows when the list dies, walks it, runs
@@ -382,13 +394,7 @@ void BM_WhippetFinalizersMimalloc(benchmark::State& state, int64_t n) {
     state.SkipWithError("libmimalloc.so.2 is not installed");
     return;
   }
-  ResetPeakRss();
-  double build_ms = 0, deliver_ms = 0;
-  std::string error;
-  int64_t delivered = 0;
-  for (auto _ : state) {
-    DeliveryCheck check(n);
-    Clock::time_point t = Clock::now();
+  RunDropBaseline(state, n, "mimalloc", [n, mi](DeliveryCheck& check) {
     RawPair* head = nullptr;
     for (int64_t i = 0; i < n; ++i) {
       auto* car = static_cast<RawSmall*>(mi->malloc(sizeof(RawSmall)));
@@ -397,25 +403,16 @@ void BM_WhippetFinalizersMimalloc(benchmark::State& state, int64_t n) {
       *pair = RawPair{car, head};
       head = pair;
     }
-    build_ms = MsSince(t);
-    t = Clock::now();
-    while (head != nullptr) {
-      RawPair* next = head->cdr;
-      check.Deliver(head->car->index);
-      mi->free(head->car);
-      mi->free(head);
-      head = next;
-    }
-    deliver_ms = MsSince(t);
-    delivered = check.count;
-    error = check.error;
-  }
-  if (!error.empty() || delivered != n) {
-    state.SkipWithError(absl::StrCat("mimalloc: ", delivered, " of ", n, " delivered ", error)
-                            .c_str());
-    return;
-  }
-  PublishRun(state, n, {build_ms, 0, 0, deliver_ms}, "mimalloc");
+    return [head, mi, &check]() mutable {
+      while (head != nullptr) {
+        RawPair* next = head->cdr;
+        check.Deliver(head->car->index);
+        mi->free(head->car);
+        mi->free(head);
+        head = next;
+      }
+    };
+  });
 }
 
 void BM_RegisterUnregister(benchmark::State& state, CollectorKind kind) {
