@@ -467,7 +467,9 @@ absl::Status Heap::OutOfMemory(size_t cell_size) { return impl_->OutOfMemoryStat
 
 void Heap::CollectGarbage(CollectionReason reason) { impl_->Collect(reason); }
 
-size_t Heap::AdjustExternalMemory(int64_t delta_bytes) { return impl_->AdjustExternal(delta_bytes); }
+size_t Heap::AdjustExternalMemory(int64_t delta_bytes) {
+  return impl_->AdjustExternal(delta_bytes);
+}
 
 size_t Heap::external_memory() const { return impl_->external_bytes(); }
 

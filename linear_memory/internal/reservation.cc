@@ -122,9 +122,7 @@ void ReservationSpace::Unmap(Reservation& r) {
 void ReservationSpace::Release(Reservation reservation, uint64_t id) {
   const size_t committed = reservation.committed_;
   const absl::Time start = absl::Now();
-  const bool pool = options_.release == ReleaseStrategy::kPool &&
-                    pool_.size() < options_.pool_capacity &&
-                    reservation.mapped_ == options_.reservation_bytes + options_.guard_bytes;
+  const bool pool = Poolable(reservation);
   if (pool) {
     if (committed != 0) {
       int rc = madvise(reservation.base_, committed, MADV_DONTNEED);
@@ -151,10 +149,13 @@ void ReservationSpace::Release(Reservation reservation, uint64_t id) {
   }
 }
 
+bool ReservationSpace::Poolable(const Reservation& r) const {
+  return options_.release == ReleaseStrategy::kPool && pool_.size() < options_.pool_capacity &&
+         r.mapped_ == options_.reservation_bytes + options_.guard_bytes;
+}
+
 void ReservationSpace::ReturnUnused(Reservation reservation) {
-  if (options_.release == ReleaseStrategy::kPool && pool_.size() < options_.pool_capacity &&
-      reservation.committed_ == 0 &&
-      reservation.mapped_ == options_.reservation_bytes + options_.guard_bytes) {
+  if (reservation.committed_ == 0 && Poolable(reservation)) {
     pool_.push_back(std::move(reservation));
     stats_.pooled = pool_.size();
   } else {

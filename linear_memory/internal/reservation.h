@@ -79,6 +79,9 @@ class ReservationSpace {
   }
 
  private:
+  // Whether a released reservation goes to the pool: the pool strategy, room in the
+  // pool, and the size the options give now.
+  bool Poolable(const Reservation& r) const;
   void Unmap(Reservation& r);
   void DrainPool();
 
