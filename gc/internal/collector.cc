@@ -2,19 +2,17 @@
 // [cycle.weak] and [cycle.clear]).
 #include "gc/internal/collector.h"
 
-#include <algorithm>
-
 #include "gc/collection_hook.h"
+#include "gc/internal/check.h"
 
 namespace gclab::internal {
 
 void Collector::ResetWeakState() {
+  update_resolved_keys_ = moves_objects();
   weak_slots_.clear();
   weak_callbacks_.clear();
   pending_pool_.clear();
-  pending_heads_.clear();
-  pending_heads_.reserve(last_pending_keys_);
-  last_pending_keys_ = 0;
+  pending_keys_.clear();
   reached_keys_.clear();
   unresolved_.clear();
   ephemerons_resolved_ = 0;
@@ -22,7 +20,7 @@ void Collector::ResetWeakState() {
 }
 
 void Collector::ResolveEphemeron(const Ephemeron& e) {
-  weak_slots_.push_back(e.key_slot);  // updated to the key's address in ClearWeak
+  if (update_resolved_keys_) weak_slots_.push_back(e.key_slot);  // updated in ClearWeak
   if (*e.value_slot != nullptr) marking_visitor().VisitSlot(e.value_slot);
   ++ephemerons_resolved_;
 }
@@ -38,29 +36,34 @@ void Collector::RecordEphemeron(void** key_slot, void** value_slot) {
     ResolveEphemeron(e);
     return;
   }
-  // Pending until the key is reached. The header bit lets the collector notice that
-  // without a lookup per object it marks.
+  // Pending until the key is reached. The key's header holds its index in
+  // pending_keys_, which lets the collector notice the key without a lookup per object
+  // it marks, and lets this find the key's chain without one either.
+  // (There are no more keys than ephemerons, so one check bounds both indices.)
+  GCLAB_CHECK(pending_pool_.size() < kNoPending,
+              "more than 2^32 - 1 pending ephemerons in one collection");
   const auto index = static_cast<uint32_t>(pending_pool_.size());
-  auto [it, inserted] = pending_heads_.try_emplace(key, index);
-  if (inserted) {
-    ObjectHeader::FromPayload(key)->set_pending_key();
-    pending_pool_.push_back({e, kNoPending});
-    last_pending_keys_ = std::max(last_pending_keys_, pending_heads_.size());
+  ObjectHeader* header = ObjectHeader::FromPayload(key);
+  size_t k;
+  if (header->is_pending_key()) {
+    k = header->pending_key_index();
   } else {
-    pending_pool_.push_back({e, it->second});
-    it->second = index;
+    k = pending_keys_.size();
+    pending_keys_.push_back({header->word, kNoPending});
+    header->set_pending_key(k);
   }
+  PendingKey& pending = pending_keys_[k];
+  pending_pool_.push_back({e, pending.head});
+  pending.head = index;
 }
 
 void Collector::ResolveReachedKeys() {
   // Resolving marks values, which may reach more keys: a queue, never recursion.
   while (!reached_keys_.empty()) {
-    void* key = reached_keys_.back();
+    PendingKey& key = pending_keys_[reached_keys_.back()];
     reached_keys_.pop_back();
-    auto it = pending_heads_.find(key);
-    if (it == pending_heads_.end()) continue;
-    uint32_t index = it->second;
-    pending_heads_.erase(it);
+    uint32_t index = key.head;
+    key.head = kNoPending;
     while (index != kNoPending) {
       const Pending p = pending_pool_[index];
       ResolveEphemeron(p.e);
@@ -87,22 +90,28 @@ bool Collector::ProcessEphemeronsNaive() {
 }
 
 void Collector::ClearWeakReferences(CycleContext& context) {
-  for (void** slot : weak_slots_) {
-    void* target = *slot;
-    if (target == nullptr) continue;
-    *slot = IsAlive(target) ? CurrentAddress(target) : nullptr;
-  }
-  // Ephemerons still unresolved have dead keys: the pair is gone, both halves.
-  auto clear = [](const Ephemeron& e) {
+  // Ephemerons still unresolved have dead keys: the pair is gone, both halves. The
+  // keys get their header words back first, before anything (a weak callback, the
+  // sweep) reads them, and while their key slots still hold their addresses.
+  pending_keys_.ForEach([&](PendingKey& key) {
+    if (key.head == kNoPending) return;  // reached
+    ObjectHeader::FromPayload(*pending_pool_[key.head].e.key_slot)->word = key.word;
+    for (uint32_t index = key.head; index != kNoPending; index = pending_pool_[index].next) {
+      const Ephemeron& e = pending_pool_[index].e;
+      *e.key_slot = nullptr;
+      *e.value_slot = nullptr;
+    }
+    key.head = kNoPending;
+  });
+  for (const Ephemeron& e : unresolved_) {
     *e.key_slot = nullptr;
     *e.value_slot = nullptr;
-  };
-  for (const auto& [key, head] : pending_heads_) {
-    for (uint32_t index = head; index != kNoPending; index = pending_pool_[index].next) {
-      clear(pending_pool_[index].e);
-    }
   }
-  for (const Ephemeron& e : unresolved_) clear(e);
+  weak_slots_.ForEach([&](void** slot) {
+    void* target = *slot;
+    if (target == nullptr) return;
+    *slot = IsAlive(target) ? CurrentAddress(target) : nullptr;
+  });
   for (const auto& [callback, object] : weak_callbacks_) callback(context, object);
 }
 

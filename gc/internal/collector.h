@@ -20,7 +20,8 @@
 // visitors derive from CollectorVisitor, which records weak slots, ephemerons and weak
 // callbacks here, and a collector calls NoteKeyReached() when it reaches an object
 // whose header has the pending-key bit (mark-sweep when it traces it, semispace when it
-// copies it), and ResolveReachedKeys() from its Drain loop.
+// copies it), before it reads anything else from that header, and ResolveReachedKeys()
+// from its Drain loop.
 #ifndef GCLAB_GC_INTERNAL_COLLECTOR_H_
 #define GCLAB_GC_INTERNAL_COLLECTOR_H_
 
@@ -32,10 +33,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "gc/heap.h"
 #include "gc/internal/allocation_state.h"
+#include "gc/internal/chunked_vector.h"
 #include "gc/internal/large_object_space.h"
 #include "gc/visitor.h"
 
@@ -109,8 +110,13 @@ class Collector {
   size_t ephemeron_passes() const { return ephemeron_passes_; }
 
  protected:
-  // `payload` (its address when it became a pending key) has been reached.
-  void NoteKeyReached(void* payload) { reached_keys_.push_back(payload); }
+  // The object of `header`, a pending key (is_pending_key()), has been reached: its
+  // header word is restored here, and its ephemerons resolve in ResolveReachedKeys.
+  void NoteKeyReached(ObjectHeader* header) {
+    const size_t key = header->pending_key_index();
+    header->word = pending_keys_[key].word;
+    reached_keys_.push_back(static_cast<uint32_t>(key));
+  }
   bool has_reached_keys() const { return !reached_keys_.empty(); }
   // Marks the values of the keys noted since the last call. Called from Drain loops.
   void ResolveReachedKeys();
@@ -136,19 +142,28 @@ class Collector {
     Ephemeron e;
     uint32_t next;
   };
+  // A key of unresolved ephemerons. Its header holds the key's index in pending_keys_
+  // (ObjectHeader::set_pending_key), so neither recording an ephemeron nor reaching
+  // its key looks anything up: the index leads here, to the header's own word and
+  // the first of the key's ephemerons.
+  // (The key's address is in the key slot of each of its ephemerons.)
+  struct PendingKey {
+    uintptr_t word;  // the header's word, put back when the key is reached or dies
+    uint32_t head;   // index in pending_pool_, or kNoPending once resolved
+  };
   static constexpr uint32_t kNoPending = ~uint32_t{0};
   void ResolveEphemeron(const Ephemeron& e);
 
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
-  std::vector<void**> weak_slots_;
+  // Whether the key slots of resolved ephemerons need updating in ClearWeak (a moving
+  // collector); a non-moving one knows they stay as they are. Set by ResetWeakState.
+  bool update_resolved_keys_ = true;
+  ChunkedVector<void**> weak_slots_;
   std::vector<std::pair<WeakCallback, void*>> weak_callbacks_;
-  // Indexed: unresolved ephemerons in one pool, chained per key; the map holds the
-  // head of each key's chain (under the key's address when recorded). Both keep their
-  // capacity, or are reserved to the last cycle's size, so a cycle does not regrow them.
-  std::vector<Pending> pending_pool_;
-  absl::flat_hash_map<void*, uint32_t> pending_heads_;
-  size_t last_pending_keys_ = 0;
-  std::vector<void*> reached_keys_;
+  // Indexed: unresolved ephemerons in one pool, chained per key, and their keys.
+  ChunkedVector<Pending> pending_pool_;
+  ChunkedVector<PendingKey> pending_keys_;
+  std::vector<uint32_t> reached_keys_;  // indices in pending_keys_
   // Naive: every unresolved ephemeron, in discovery order.
   std::vector<Ephemeron> unresolved_;
   size_t ephemerons_resolved_ = 0;

@@ -6,9 +6,11 @@
 //                              ^ pointers held by Member<T>, handles and users
 //
 // The header is one word: the object's TypeInfo*, or, while a copying collection is
-// under way, the forwarding address of its copy with the low bit set. Bit 1 marks,
-// during a collection, an unreached object that is the key of pending ephemerons. A
-// free cell of the mark-sweep space has a zero word. Everything else a collector needs is kept on
+// under way, the forwarding address of its copy with the low bit set. During a
+// collection, an unreached object that is the key of pending ephemerons has bit 1 set
+// and its pending-key index in the bits above the tag (its TypeInfo* is kept beside
+// the index, in the collector, until the key is reached or the weak phase ends; see
+// collector.h). A free cell of the mark-sweep space has a zero word. Everything else a collector needs is kept on
 // the side: the cell size in the TypeInfo (semispace) or the page (mark-sweep), mark
 // bits in page bitmaps (mark-sweep) or a prefix (large objects).
 #ifndef GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
@@ -21,6 +23,8 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+#include "gc/internal/check.h"
 
 namespace gclab {
 class Visitor;
@@ -109,14 +113,23 @@ struct TypeInfoFor {
 struct ObjectHeader {
   static constexpr uintptr_t kForwardedTag = 1;
   static constexpr uintptr_t kEphemeronKeyBit = 2;
+  static constexpr uintptr_t kTagBits = 3;
   static constexpr uintptr_t kTagMask = 7;  // TypeInfo is 8-byte aligned
 
-  uintptr_t word;  // const TypeInfo* | bits, forwarding address | kForwardedTag, or 0
+  // const TypeInfo*; forwarding address | kForwardedTag; pending-key index << kTagBits
+  // | kEphemeronKeyBit; or 0 (a free cell).
+  uintptr_t word;
 
-  const TypeInfo* type() const { return reinterpret_cast<const TypeInfo*>(word & ~kTagMask); }
+  // Not valid while the object is a pending key (the collector restores the word first).
+  const TypeInfo* type() const {
+    GCLAB_DCHECK(!is_pending_key(), "the type of a pending ephemeron key %p was read",
+                 static_cast<const void*>(this));
+    return reinterpret_cast<const TypeInfo*>(word & ~kTagMask);
+  }
   bool is_pending_key() const { return (word & kEphemeronKeyBit) != 0; }
-  void set_pending_key() { word |= kEphemeronKeyBit; }
-  void clear_pending_key() { word &= ~kEphemeronKeyBit; }
+  size_t pending_key_index() const { return word >> kTagBits; }
+  // The caller keeps the word this replaces and restores it.
+  void set_pending_key(size_t index) { word = (index << kTagBits) | kEphemeronKeyBit; }
   bool is_free() const { return word == 0; }
   bool is_forwarded() const { return (word & kForwardedTag) != 0; }
   void* forwardee() const { return reinterpret_cast<void*>(word & ~kForwardedTag); }

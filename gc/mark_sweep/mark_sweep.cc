@@ -229,10 +229,7 @@ void MarkSweepCollector::Drain() {
       ObjectHeader* header = fifo[head];
       head = (head + 1) % kPrefetchDepth;
       --count;
-      if (header->is_pending_key()) {
-        header->clear_pending_key();
-        NoteKeyReached(header->payload());
-      }
+      if (header->is_pending_key()) NoteKeyReached(header);  // restores the header
       header->type()->trace(header->payload(), visitor_);
     }
     ResolveReachedKeys();  // marks values of reached ephemeron keys: more work

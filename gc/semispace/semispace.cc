@@ -73,16 +73,12 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
                   "a Member or root points to %p, which is not an object of this heap",
                   payload);
     }
+    if (header->is_pending_key()) c.NoteKeyReached(header);  // restores the header
     const size_t size = header->type()->cell_size;
-    const bool pending_key = header->is_pending_key();
     auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
     c.copy_top_ += size;
     CopyObject(copy, header);
     header->set_forwardee(copy->payload());
-    if (pending_key) {
-      copy->clear_pending_key();
-      c.NoteKeyReached(payload);  // pending under its old address
-    }
     c.copied_bytes_ += size;
     c.CountMarked(size);
     *slot = copy->payload();
@@ -98,10 +94,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
   if (LargeObjectSpace::Mark(header)) {
     c.CountMarked(LargeObjectSpace::CellSize(header));
-    if (header->is_pending_key()) {
-      header->clear_pending_key();
-      c.NoteKeyReached(payload);
-    }
+    if (header->is_pending_key()) c.NoteKeyReached(header);
     c.large_worklist_.push_back(header);
   }
 }
