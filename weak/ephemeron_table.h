@@ -36,78 +36,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "gc/gc.h"
+#include "weak/internal/entry_table.h"
 
 namespace gclab {
 
 namespace weak_internal {
-
-// Entries in a vector, indexed by key address; `Entry` has a `key` WeakMember.
-template <typename Entry>
-class EntryTable {
- public:
-  Entry* Find(const void* key) {
-    auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &entries_[it->second];
-  }
-  const Entry* Find(const void* key) const {
-    auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &entries_[it->second];
-  }
-  // Returns the entry for `key`, adding a blank one.
-  Entry& FindOrAdd(void* key) {
-    auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(entries_.size()));
-    if (inserted) {
-      entries_.emplace_back();
-      entries_.back().key = static_cast<decltype(entries_.back().key.Get())>(key);
-    }
-    return entries_[it->second];
-  }
-  bool Remove(const void* key) {
-    auto it = index_.find(key);
-    if (it == index_.end()) return false;
-    uint32_t slot = it->second;
-    index_.erase(it);
-    if (slot + 1 != entries_.size()) {
-      entries_[slot] = std::move(entries_.back());
-      index_[entries_[slot].key.Get()] = slot;
-    }
-    entries_.pop_back();
-    return true;
-  }
-  size_t size() const { return entries_.size(); }
-  const std::vector<Entry>& entries() const { return entries_; }
-
-  // After weak clearing: drops entries whose key died, and re-indexes if anything
-  // moved or was dropped.
-  void Compact(bool moved) {
-    size_t kept = 0;
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].key) {
-        if (kept != i) entries_[kept] = std::move(entries_[i]);
-        ++kept;
-      }
-    }
-    bool dropped = kept != entries_.size();
-    entries_.resize(kept);
-    if (entries_.capacity() > 64 && entries_.size() < entries_.capacity() / 4) {
-      entries_.shrink_to_fit();
-    }
-    if (!dropped && !moved) return;
-    index_.clear();
-    index_.reserve(entries_.size());
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      index_.emplace(entries_[i].key.Get(), static_cast<uint32_t>(i));
-    }
-  }
-
- private:
-  std::vector<Entry> entries_;
-  absl::flat_hash_map<const void*, uint32_t> index_;
-};
 
 inline absl::Status CheckTableArgument(Heap& heap, const void* object, const char* what) {
   if (object == nullptr) {
