@@ -110,7 +110,7 @@ void Collector::ClearWeakReferences(CycleContext& context) {
   weak_slots_.ForEach([&](void** slot) {
     void* target = *slot;
     if (target == nullptr) return;
-    *slot = IsAlive(target) ? CurrentAddress(target) : nullptr;
+    *slot = SurvivorAddress(target);
   });
   for (const auto& [callback, object] : weak_callbacks_) callback(context, object);
 }

@@ -150,7 +150,15 @@ static_assert(sizeof(ObjectHeader) == kHeaderSize);
 inline void CopyObject(ObjectHeader* to, const ObjectHeader* from) {
   const TypeInfo* type = from->type();
   if (type->relocate == nullptr) {
-    std::memcpy(static_cast<void*>(to), from, type->cell_size);
+    const size_t size = type->cell_size;
+    if (size <= 64) {
+      // Most objects are a few words: copy them inline rather than call memcpy.
+      auto* d = reinterpret_cast<char*>(to);
+      const auto* s = reinterpret_cast<const char*>(from);
+      for (size_t i = 0; i < size; i += 8) __builtin_memcpy(d + i, s + i, 8);
+    } else {
+      std::memcpy(static_cast<void*>(to), from, size);
+    }
   } else {
     to->word = from->word;
     type->relocate(to->payload(), const_cast<ObjectHeader*>(from)->payload());

@@ -49,6 +49,9 @@ class MarkSweepCollector final : public Collector {
   void RegisterFinalizable(void* payload) override;
   bool needs_finalizable_registry() const override { return true; }
   void* CurrentAddress(void* payload) const override { return payload; }
+  void* SurvivorAddress(void* payload) const override {
+    return MarkSweepCollector::IsAlive(payload) ? payload : nullptr;
+  }
   SweepResult Sweep() override;
   void ReleaseMemory(size_t keep_bytes) override;
 

@@ -116,6 +116,15 @@ void SemispaceCollector::Drain() {
   }
 }
 
+void* SemispaceCollector::SurvivorAddress(void* payload) const {
+  if (from_space().Contains(payload)) {
+    ObjectHeader* header = ObjectHeader::FromPayload(payload);
+    return header->is_forwarded() ? header->forwardee() : nullptr;
+  }
+  if (to_space().Contains(payload)) return payload;
+  return LargeObjectSpace::IsMarked(ObjectHeader::FromPayload(payload)) ? payload : nullptr;
+}
+
 bool SemispaceCollector::IsAlive(const void* payload) const {
   if (from_space().Contains(payload)) {
     return ObjectHeader::FromPayload(payload)->is_forwarded();

@@ -41,6 +41,7 @@ class SemispaceCollector final : public Collector {
   void Drain() override;
   bool IsAlive(const void* payload) const override;
   void* CurrentAddress(void* payload) const override;
+  void* SurvivorAddress(void* payload) const override;
   SweepResult Sweep() override;
   void ReleaseMemory(size_t keep_bytes) override;
 
