@@ -32,8 +32,8 @@ class ChunkedVector {
 
  public:
   // Elements per chunk: a power of two, so an index splits with a shift and a mask.
+  static_assert(sizeof(T) <= kChunkBytes, "an element larger than a chunk");
   static constexpr size_t kPerChunk = FloorPowerOfTwo(kChunkBytes / sizeof(T));
-  static_assert(kPerChunk >= 1, "an element larger than a chunk");
 
   ChunkedVector() = default;
   ChunkedVector(const ChunkedVector&) = delete;

@@ -93,20 +93,19 @@ void Collector::ClearWeakReferences(CycleContext& context) {
   // Ephemerons still unresolved have dead keys: the pair is gone, both halves. The
   // keys get their header words back first, before anything (a weak callback, the
   // sweep) reads them, and while their key slots still hold their addresses.
+  auto clear = [](const Ephemeron& e) {
+    *e.key_slot = nullptr;
+    *e.value_slot = nullptr;
+  };
   pending_keys_.ForEach([&](PendingKey& key) {
     if (key.head == kNoPending) return;  // reached
     ObjectHeader::FromPayload(*pending_pool_[key.head].e.key_slot)->word = key.word;
     for (uint32_t index = key.head; index != kNoPending; index = pending_pool_[index].next) {
-      const Ephemeron& e = pending_pool_[index].e;
-      *e.key_slot = nullptr;
-      *e.value_slot = nullptr;
+      clear(pending_pool_[index].e);
     }
     key.head = kNoPending;
   });
-  for (const Ephemeron& e : unresolved_) {
-    *e.key_slot = nullptr;
-    *e.value_slot = nullptr;
-  }
+  for (const Ephemeron& e : unresolved_) clear(e);
   weak_slots_.ForEach([&](void** slot) {
     void* target = *slot;
     if (target == nullptr) return;

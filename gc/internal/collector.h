@@ -72,9 +72,7 @@ class Collector {
   virtual void* CurrentAddress(void* payload) const = 0;
   // CurrentAddress(payload) if IsAlive(payload), else null: a weak reference's new
   // value, in one call.
-  virtual void* SurvivorAddress(void* payload) const {
-    return IsAlive(payload) ? CurrentAddress(payload) : nullptr;
-  }
+  virtual void* SurvivorAddress(void* payload) const = 0;
   virtual SweepResult Sweep() = 0;
   virtual void ReleaseMemory(size_t keep_bytes) = 0;
 

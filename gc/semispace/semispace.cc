@@ -126,11 +126,7 @@ void* SemispaceCollector::SurvivorAddress(void* payload) const {
 }
 
 bool SemispaceCollector::IsAlive(const void* payload) const {
-  if (from_space().Contains(payload)) {
-    return ObjectHeader::FromPayload(payload)->is_forwarded();
-  }
-  if (to_space().Contains(payload)) return true;
-  return LargeObjectSpace::IsMarked(ObjectHeader::FromPayload(payload));
+  return SurvivorAddress(const_cast<void*>(payload)) != nullptr;
 }
 
 void* SemispaceCollector::CurrentAddress(void* payload) const {

@@ -44,21 +44,15 @@ class EntryTable {
 
   // Returns the entry for `key`, adding a blank one.
   Entry& FindOrAdd(void* key) {
-    const uint32_t tag = Tag(key);
-    if (!slots_.empty()) {
-      for (size_t i = Home(tag);; i = (i + 1) & mask()) {
-        const Slot s = slots_[i];
-        if (s.entry == kEmpty) break;
-        if (s.tag == tag && entries_[s.entry].key.Get() == key) return entries_[s.entry];
-      }
-    }
+    const size_t slot = FindSlot(key);
+    if (slot != kNotFound) return entries_[slots_[slot].entry];
     GCLAB_CHECK(entries_.size() < kMaxEntries, "a WeakMap or WeakSet of 2^31 entries is full");
     entries_.emplace_back();
     entries_.back().key = static_cast<decltype(entries_.back().key.Get())>(key);
     if (entries_.size() > MaxLoad(slots_.size())) {
       Rebuild(entries_.size());  // indexes the new entry too
     } else {
-      Insert({static_cast<uint32_t>(entries_.size() - 1), tag});
+      Insert({static_cast<uint32_t>(entries_.size() - 1), Tag(key)});
     }
     return entries_.back();
   }
