@@ -20,7 +20,9 @@ void Collector::ResetWeakState() {
 }
 
 void Collector::ResolveEphemeron(const Ephemeron& e) {
-  if (update_resolved_keys_) weak_slots_.push_back(e.key_slot);  // updated in ClearWeak
+  // The key is alive, and a moving collector has already moved it (a key is noted as
+  // reached when it is copied): its slot is updated now, not recorded for ClearWeak.
+  if (update_resolved_keys_) *e.key_slot = CurrentAddress(*e.key_slot);
   if (*e.value_slot != nullptr) marking_visitor().VisitSlot(e.value_slot);
   ++ephemerons_resolved_;
 }

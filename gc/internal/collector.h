@@ -158,8 +158,9 @@ class Collector {
   void ResolveEphemeron(const Ephemeron& e);
 
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
-  // Whether the key slots of resolved ephemerons need updating in ClearWeak (a moving
-  // collector); a non-moving one knows they stay as they are. Set by ResetWeakState.
+  // Whether the key slots of resolved ephemerons need updating to the key's new
+  // address (a moving collector); a non-moving one knows they stay as they are. Set
+  // by ResetWeakState.
   bool update_resolved_keys_ = true;
   ChunkedVector<void**> weak_slots_;
   std::vector<std::pair<WeakCallback, void*>> weak_callbacks_;
