@@ -278,7 +278,10 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
     }
   }
   --constructing_;
-  if constexpr (!std::is_trivially_destructible_v<T>) {
+  // Small objects with destructors are listed for collectors that never visit dead
+  // small cells (semispace). Large objects are not: the large-object space visits
+  // every dead one in its own sweep, and listing them too would destroy them twice.
+  if constexpr (!std::is_trivially_destructible_v<T> && kCellSize <= internal::kMaxSmallCell) {
     if (track_finalizable_) RegisterFinalizable(payload);
   }
   return object;

@@ -129,7 +129,26 @@ class PathFinder final : public Visitor {
     return edge.through_ephemeron ? name + " (ephemeron value; its key is alive)" : name;
   }
 
+  // Records the first edge into `object` and queues it; ephemeron values waiting for
+  // `object` as their key are reached next, from a work list: a chain of values that
+  // are keys of further values (a WeakMap chain) is as long as the heap, so this must
+  // not recurse once per link.
   void Reach(void* object, void** slot, const char* field_name, bool through_ephemeron) {
+    ReachOne(object, slot, field_name, through_ephemeron);
+    if (draining_) return;  // an outer call is emptying ready_
+    draining_ = true;
+    const void* saved = holder_;
+    for (size_t i = 0; i < ready_.size(); ++i) {
+      const auto [table, value_slot] = ready_[i];
+      holder_ = table;
+      ReachOne(*value_slot, value_slot, nullptr, true);  // may append to ready_
+    }
+    ready_.clear();
+    holder_ = saved;
+    draining_ = false;
+  }
+
+  void ReachOne(void* object, void** slot, const char* field_name, bool through_ephemeron) {
     if (object == nullptr || !collector_.Contains(object)) return;
     Edge edge;
     edge.holder = holder_;
@@ -146,14 +165,8 @@ class PathFinder final : public Visitor {
     // Ephemeron values waiting for this key are retained now.
     auto it = waiting_.find(object);
     if (it == waiting_.end()) return;
-    std::vector<std::pair<const void*, void**>> values = std::move(it->second);
+    for (const auto& entry : it->second) ready_.push_back(entry);
     waiting_.erase(it);
-    const void* saved = holder_;
-    for (const auto& [table, value_slot] : values) {
-      holder_ = table;
-      Reach(*value_slot, value_slot, nullptr, true);
-    }
-    holder_ = saved;
   }
 
   const Collector& collector_;
@@ -162,6 +175,9 @@ class PathFinder final : public Visitor {
   std::vector<Root> roots_;
   absl::flat_hash_map<const void*, Edge> parents_;
   absl::flat_hash_map<const void*, std::vector<std::pair<const void*, void**>>> waiting_;
+  // (table, value slot) of ephemerons whose key was just reached, in the order reached.
+  std::vector<std::pair<const void*, void**>> ready_;
+  bool draining_ = false;
   std::deque<const void*> queue_;
 };
 

@@ -3,6 +3,7 @@
 #include "gc/retaining_path.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/test_types.h"
@@ -114,6 +115,43 @@ TEST_P(RetainingPathTest, EphemeronValuesAreRetainedThroughTheirKey) {
   key.Reset();
   EXPECT_EQ(heap_->FindRetainingPath(value).status().code(), absl::StatusCode::kNotFound)
       << "a dead key's value is not retained";
+}
+
+// A WeakMap chain whose value i is key i + 1, inserted in reverse order, with key 0
+// rooted: reaching one key releases a value that is the next key, so a walk that
+// follows released values by recursion goes as deep as the chain (it overflowed the
+// 8 MiB stack at about 65,000 links). The walk must be iterative.
+TEST_P(RetainingPathTest, LongEphemeronChainsNeedNoStack) {
+  const int n = testing::kSanitized ? 100'000 : 200'000;
+  HandleScope scope(*heap_);
+  Persistent<WeakMap<Node, Node>> map(*heap_, WeakMap<Node, Node>::New(*heap_), "map");
+  Persistent<Node> first;
+  Node* last;
+  {
+    HandleScope inner(*heap_);
+    std::vector<Local<Node>> nodes;
+    nodes.reserve(n + 1);
+    for (int i = 0; i <= n; ++i) nodes.push_back(heap_->New<Node>(i));
+    for (int i = n - 1; i >= 0; --i) ASSERT_TRUE(map->Set(nodes[i].Get(), nodes[i + 1].Get()).ok());
+    first = Persistent<Node>(*heap_, nodes[0], "first");
+  }
+  heap_->CollectGarbage();
+  EXPECT_EQ(map->size(), static_cast<size_t>(n));
+  last = first.Get();
+  for (int i = 0; i < n; ++i) last = map->Get(last);
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->value, n);
+
+  absl::StatusOr<RetainingPath> path = heap_->FindRetainingPath(last);
+  ASSERT_TRUE(path.ok()) << path.status();
+  EXPECT_EQ(path->root_name, "map");
+  ASSERT_EQ(path->steps.size(), 2u) << path->ToString();
+  EXPECT_EQ(path->steps[1].object, last);
+  EXPECT_NE(path->steps[1].field.find("ephemeron value"), std::string::npos) << path->ToString();
+
+  // Without the first key nothing in the chain is retained.
+  first.Reset();
+  EXPECT_EQ(heap_->FindRetainingPath(last).status().code(), absl::StatusCode::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCollectors, RetainingPathTest, ::testing::ValuesIn(AllCollectors()),

@@ -60,7 +60,9 @@ class Collector {
   // runs again.
   virtual ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) = 0;
   ObjectHeader* AllocateLarge(size_t cell_size) { return large_.Allocate(cell_size); }
-  // Objects with a destructor, for collectors that do not visit dead objects.
+  // Small objects (cells of at most kMaxSmallCell bytes) with a destructor, for
+  // collectors that do not visit dead small cells. Never called for large objects:
+  // LargeObjectSpace::Sweep destroys the dead ones itself.
   virtual void RegisterFinalizable(void* payload) { (void)payload; }
   // Whether the heap must call RegisterFinalizable.
   virtual bool needs_finalizable_registry() const { return false; }

@@ -43,6 +43,14 @@ ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allow
   return header;
 }
 
+void SemispaceCollector::RegisterFinalizable(void* payload) {
+  // Only the copied space's objects: Sweep treats every listed object that was not
+  // forwarded as dead, which a large object (marked in place) never is.
+  GCLAB_DCHECK(to_space().Contains(payload),
+               "RegisterFinalizable(%p): not a small object of the semispace", payload);
+  finalizable_.push_back(payload);
+}
+
 void SemispaceCollector::Prepare() {
   from_top_ = alloc_.top;
   committed_[to_index_] =

@@ -33,7 +33,7 @@ class SemispaceCollector final : public Collector {
   absl::Status Init(size_t heap_limit) override;
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
-  void RegisterFinalizable(void* payload) override { finalizable_.push_back(payload); }
+  void RegisterFinalizable(void* payload) override;
   bool needs_finalizable_registry() const override { return true; }
 
   void Prepare() override;
