@@ -176,11 +176,22 @@ absl::Status HeapImpl::OutOfMemoryStatus(size_t cell_size) const {
         "gclab: out of memory: a single object of %d bytes exceeds the 4 GiB object limit",
         cell_size));
   }
+  // [alloc.limit]: either the request does not fit under the limit, or it does and
+  // the collector found no place for it (the OS refused memory, or a non-moving
+  // space is fragmented). TryAllocate refused for the first reason exactly when this
+  // comparison says so.
+  const uint64_t used = stats_.live_bytes + allocated_since_collection();
+  if (cell_size > HardRemaining()) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "gclab: out of memory: cannot allocate %d bytes in the %s heap: %d bytes of objects "
+        "are in use after a full collection and the heap limit is %d bytes",
+        cell_size, collector_->name(), used, options_.heap_limit));
+  }
   return absl::ResourceExhaustedError(absl::StrFormat(
-      "gclab: out of memory: cannot allocate %d bytes in the %s heap: %d bytes are live "
-      "after a full collection and the heap limit is %d bytes",
-      cell_size, collector_->name(), stats_.live_bytes + allocated_since_collection(),
-      options_.heap_limit));
+      "gclab: out of memory: cannot allocate %d bytes in the %s heap, although %d bytes of "
+      "objects in use after a full collection are under the heap limit of %d bytes: %s",
+      cell_size, collector_->name(), used, options_.heap_limit,
+      collector_->DescribeAllocationFailure(cell_size)));
 }
 
 void HeapImpl::VisitRoots(Visitor& visitor) {
@@ -256,11 +267,13 @@ void HeapImpl::Collect(CollectionReason reason) {
   cycle.freed_objects = swept.freed_objects;
   cycle.ephemerons_resolved = collector_->ephemerons_resolved();
   cycle.ephemeron_passes = collector_->ephemeron_passes();
+  cycle.fragmented_bytes = collector_->fragmented_bytes();
 
   stats_.collections = cycle.number;
   stats_.bytes_freed += swept.freed_bytes;
   stats_.live_bytes = cycle.live_bytes;
   stats_.live_objects = cycle.live_objects;
+  stats_.fragmented_bytes = cycle.fragmented_bytes;
 
   if (reason == CollectionReason::kExternalMemory) ++stats_.external_memory_collections;
 

@@ -62,6 +62,7 @@ struct CycleStatistics {
   size_t freed_objects = 0;
   size_t ephemerons_resolved = 0;  // ephemerons whose key was found alive
   size_t ephemeron_passes = 0;     // naive fixpoint passes (0 for the indexed algorithm)
+  size_t fragmented_bytes = 0;     // after the sweep; see HeapStatistics
   PhaseTimes phases;
   absl::Duration pause;      // == phases.Total()
 };
@@ -73,6 +74,13 @@ struct HeapStatistics {
   size_t live_bytes = 0;         // after the last collection
   size_t live_objects = 0;       // after the last collection
   size_t committed_bytes = 0;    // memory the heap holds from the OS now
+  // After the last collection: memory of the collector's spaces that is free but bound
+  // to objects of other sizes, so that not every allocation can use it. Mark-sweep
+  // counts, in each page that holds live objects, the bytes those objects do not
+  // occupy (the page serves one size class until all of it is dead); a compacting
+  // space has none. This is what defragmenting collectors are measured against, and
+  // why a non-moving heap can run out of room under its limit ([alloc.limit]).
+  size_t fragmented_bytes = 0;
   size_t peak_committed_bytes = 0;
   // Memory outside the heap that heap objects own, as reported to
   // Heap::AdjustExternalMemory (linear memories' committed bytes, for one).

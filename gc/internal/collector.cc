@@ -2,10 +2,20 @@
 // [cycle.weak] and [cycle.clear]).
 #include "gc/internal/collector.h"
 
+#include "absl/strings/str_format.h"
 #include "gc/collection_hook.h"
 #include "gc/internal/check.h"
 
 namespace gclab::internal {
+
+std::string Collector::DescribeAllocationFailure(size_t cell_size) const {
+  if (cell_size > kMaxSmallCell) {
+    return absl::StrFormat(
+        "the operating system refused a mapping of %d bytes for a large object", cell_size);
+  }
+  return absl::StrFormat("the %s collector's space has no room for a cell of %d bytes", name(),
+                         cell_size);
+}
 
 void Collector::ResetWeakState() {
   update_resolved_keys_ = moves_objects();

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -91,6 +92,13 @@ class Collector {
   virtual void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) = 0;
   // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
+
+  // Bytes of the spaces free but usable only by some sizes, as of the last Sweep
+  // (HeapStatistics::fragmented_bytes). Zero for spaces that compact.
+  virtual size_t fragmented_bytes() const { return 0; }
+  // Why AllocateSmall or AllocateLarge returned null for `cell_size` although the
+  // heap limit had room for it: one clause for the out-of-memory status.
+  virtual std::string DescribeAllocationFailure(size_t cell_size) const;
 
   // What the last marking found: bytes and objects reached, large ones included.
   size_t marked_bytes() const { return marked_bytes_; }

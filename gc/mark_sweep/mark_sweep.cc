@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "gc/internal/check.h"
 
 namespace gclab::internal {
@@ -14,8 +15,13 @@ MarkSweepCollector::MarkSweepCollector(AllocationState& alloc)
 }
 
 absl::Status MarkSweepCollector::Init(size_t heap_limit) {
-  // Room for the limit plus size-class rounding and partly filled pages.
-  size_t page_count = heap_limit / kPageSize + heap_limit / kPageSize / 4 + 2 * kNumSizeClasses;
+  // Pages for twice the limit, plus a partly filled page per size class twice over
+  // ([alloc.limit]). The limit counts bytes of objects, but a page serves one size
+  // class while any object on it lives: after the heap fills with one size and a
+  // sparse few survive, those pages are pinned, and allocating the rest of the limit
+  // in another size takes as many pages again. Address space costs nothing until it
+  // is touched, and the page table below grows only as pages come into use.
+  const size_t page_count = 2 * (heap_limit / kPageSize) + 2 * kNumSizeClasses + 2;
   auto memory = VirtualMemory::Reserve(page_count * kPageSize, kPageSize);
   if (!memory.ok()) return memory.status();
   memory_ = std::move(*memory);
@@ -23,7 +29,7 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   if (!bitmap.ok()) return bitmap.status();
   mark_bitmap_memory_ = std::move(*bitmap);
   mark_bits_ = reinterpret_cast<uint64_t*>(mark_bitmap_memory_.base());
-  pages_.resize(page_count);
+  page_limit_ = page_count;
   worklist_.reserve(1024);
   return absl::OkStatus();
 }
@@ -111,8 +117,9 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
       return true;
     }
   }
-  if (fresh_pages_ < pages_.size()) {
-    *index = fresh_pages_++;
+  if (pages_.size() < page_limit_) {
+    *index = pages_.size();
+    pages_.emplace_back();
     return true;
   }
   if (!empty_pages_.empty()) {
@@ -136,24 +143,31 @@ void MarkSweepCollector::InitPage(size_t index, int size_class) {
   page.frontier = 0;
 }
 
+uint32_t MarkSweepCollector::FreeCells(size_t index) const {
+  const Page& page = pages_[index];
+  if (page.size_class < 0 || allocating_page_[page.size_class] != index) return page.free_cells;
+  // The allocator holds this page's list and tail.
+  uint32_t n = 0;
+  for (FreeCell* cell = alloc_.free_lists[page.size_class]; cell != nullptr; cell = cell->next) ++n;
+  return n + (page.cells() - Frontier(index));
+}
+
 void MarkSweepCollector::Prepare() {
   // Cells still on the allocator's lists are free (zero first word); the sweep will
   // thread them again. Count them, so their page knows how many it has.
   for (int c = 0; c < kNumSizeClasses; ++c) {
     size_t& current = allocating_page_[c];
     if (current != kNoPage) {
-      uint32_t n = 0;
-      for (FreeCell* cell = alloc_.free_lists[c]; cell != nullptr; cell = cell->next) ++n;
       Page& page = pages_[current];
+      page.free_cells = FreeCells(current);
       page.frontier = Frontier(current);
-      page.free_cells = n + (page.cells() - page.frontier);
     }
     current = kNoPage;
     alloc_.free_lists[c] = nullptr;
     alloc_.class_top[c] = alloc_.class_end[c] = nullptr;
   }
   for (std::vector<size_t>& list : available_) list.clear();
-  for (size_t i = 0; i < fresh_pages_; ++i) {
+  for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
     if (page.size_class < 0) continue;
     page.live_cells = 0;
@@ -286,8 +300,13 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
 
 SweepResult MarkSweepCollector::Sweep() {
   SweepResult result;
-  for (size_t i = 0; i < fresh_pages_; ++i) {
-    if (pages_[i].size_class >= 0) result += SweepPage(i);
+  fragmented_bytes_ = 0;
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    const Page& page = pages_[i];
+    if (page.size_class < 0) continue;
+    result += SweepPage(i);
+    // A page with survivors serves only its size class: the rest of it is fragmented.
+    if (page.live_cells > 0) fragmented_bytes_ += kPageSize - size_t{page.live_cells} * page.cell_size;
   }
   // Refill from the lowest addresses first: pop_back takes the last element.
   for (std::vector<size_t>& list : available_) std::reverse(list.begin(), list.end());
@@ -312,9 +331,29 @@ void MarkSweepCollector::ReleaseMemory(size_t keep_bytes) {
   }
 }
 
+std::string MarkSweepCollector::DescribeAllocationFailure(size_t cell_size) const {
+  const int size_class = SizeClassIndexDynamic(cell_size);
+  if (size_class < 0) return Collector::DescribeAllocationFailure(cell_size);
+  size_t other_free = 0;
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    const Page& page = pages_[i];
+    if (page.size_class >= 0 && page.size_class != size_class) {
+      other_free += size_t{FreeCells(i)} * page.cell_size;
+    }
+  }
+  return absl::StrFormat(
+      "the heap is fragmented: mark-sweep does not move objects, a page serves one size "
+      "class while any object on it lives, and all %d pages of %d KiB in its reservation "
+      "(twice the heap limit) hold live objects; %d bytes are free in pages of other size "
+      "classes and none in pages of the %d-byte class (a collector that moves objects "
+      "would compact them)",
+      page_limit_, kPageSize >> 10, other_free, kSizeClasses[size_class]);
+}
+
 bool MarkSweepCollector::Contains(const void* payload) const {
   if (memory_.Contains(payload)) {
     size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base());
+    if (offset / kPageSize >= pages_.size()) return false;
     const Page& page = pages_[offset / kPageSize];
     if (page.size_class < 0) return false;
     size_t in_page = offset % kPageSize;
@@ -326,7 +365,7 @@ bool MarkSweepCollector::Contains(const void* payload) const {
 }
 
 void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {
-  for (size_t i = 0; i < fresh_pages_; ++i) {
+  for (size_t i = 0; i < pages_.size(); ++i) {
     const Page& page = pages_[i];
     if (page.size_class < 0) continue;
     const uint32_t cell_size = page.cell_size;

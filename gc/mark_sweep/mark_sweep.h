@@ -54,6 +54,8 @@ class MarkSweepCollector final : public Collector {
   }
   SweepResult Sweep() override;
   void ReleaseMemory(size_t keep_bytes) override;
+  size_t fragmented_bytes() const override { return fragmented_bytes_; }
+  std::string DescribeAllocationFailure(size_t cell_size) const override;
 
   bool Contains(const void* payload) const override;
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
@@ -114,18 +116,22 @@ class MarkSweepCollector final : public Collector {
   // Hands page `index` to the allocator: its free list, then its unused tail.
   void HandOut(size_t index);
   uint32_t Frontier(size_t index) const;
+  // Free cells of page `index` now, including those on the allocator's list if it
+  // holds the page.
+  uint32_t FreeCells(size_t index) const;
   SweepResult SweepPage(size_t index);
 
   VirtualMemory memory_;
   VirtualMemory mark_bitmap_memory_;  // kBitmapWords words per page, touched lazily
   uint64_t* mark_bits_ = nullptr;
-  std::vector<Page> pages_;
-  size_t fresh_pages_ = 0;              // pages [0, fresh_pages_) have been used
+  std::vector<Page> pages_;  // the pages used so far: [0, pages_.size()) of the reservation
+  size_t page_limit_ = 0;               // pages the reservation holds
   size_t committed_pages_ = 0;
   std::vector<size_t> empty_pages_;     // pool, most recently emptied last
   std::array<std::vector<size_t>, kNumSizeClasses> available_;  // pages with free cells
   std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
   std::vector<ObjectHeader*> worklist_;
+  size_t fragmented_bytes_ = 0;  // as of the last Sweep
   MarkingVisitor visitor_;
 };
 
