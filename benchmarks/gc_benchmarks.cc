@@ -18,6 +18,13 @@
 //   BM_BinaryTrees/boehm        variable GCLAB_BINARY_TREES_DEPTH=N; the flag wins).
 //   BM_BinaryTrees/mimalloc
 //   BM_BinaryTrees/shared_ptr
+//   BM_UsableHeap/<collector>/<turnovers>
+//                               how much of a 64 MiB heap limit is usable under
+//                               fragmentation: `turnovers` times, fill the heap with
+//                               small objects (a 32-byte, then a 48-byte class) and
+//                               keep one in 8,192 alive; then allocate 2 KiB objects,
+//                               all kept, until TryNew fails. A capacity figure, not a
+//                               speed one (gc/DESIGN.md [alloc.limit]).
 //
 // Baselines: new-delete is glibc's malloc; boehm is GC_MALLOC; mimalloc is Debian's
 // libmimalloc (mi_malloc/mi_free, loaded with dlopen so that it does not replace
@@ -39,6 +46,11 @@
 //   max_pause_ms   longest single pause (gclab only)
 //   peak_rss_mb    the process's peak resident set during the run (rss.h)
 //   rss_start_mb   the resident set when the run started: what earlier benchmarks left
+// BM_UsableHeap's counters: usable_pct, the 2 KiB objects' bytes over the room the
+// limit left after the sparse fills (100: all of it); fragmented_mb, the heap's
+// fragmented bytes after the last sparse fill (HeapStatistics::fragmented_bytes);
+// live_kb, what the survivors hold; committed_mb, what the heap held from the OS at
+// the end, against the 64 MiB limit.
 // Setup and teardown (creating and destroying a gclab heap, freeing the long-lived
 // data of new/delete, emptying the Boehm heap) are outside the timed region.
 //
@@ -897,6 +909,88 @@ int BinaryTreesDepth(int* argc, char** argv) {
   return static_cast<int>(depth);
 }
 
+// ---------------------------------------------------------------------------------
+// BM_UsableHeap: the heap limit under fragmentation.
+
+constexpr size_t kUsableHeapLimit = 64 * kMiB;
+
+// Two small classes (32- and 48-byte cells) and a 2 KiB one.
+template <size_t kPad>
+class Chained final : public gclab::GarbageCollected<Chained<kPad>> {
+ public:
+  explicit Chained(int64_t v) noexcept : value(v) {}
+  void Trace(gclab::Visitor& v) const { v.Trace(next); }
+  int64_t value;
+  int64_t pad[kPad] = {};
+  gclab::Member<Chained> next;
+};
+static_assert(gclab::internal::CellSizeFor(sizeof(Chained<1>)) == 32);
+static_assert(gclab::internal::CellSizeFor(sizeof(Chained<3>)) == 48);
+using Medium = Chained<252>;  // a 2 KiB cell
+
+// Fills the heap with T until TryNew fails; keeps one in 8,192 in `kept`.
+template <typename T>
+void FillSparse(gclab::Heap& heap, std::vector<gclab::Persistent<T>>& kept) {
+  gclab::Persistent<T> head;
+  for (int64_t i = 0;; ++i) {
+    gclab::HandleScope scope(heap);
+    absl::StatusOr<gclab::Local<T>> object = heap.TryNew<T>(i);
+    if (!object.ok()) break;
+    (*object)->next = head.Get();
+    head.Set(heap, object->Get());
+  }
+  int64_t index = 0;
+  for (T* n = head.Get(); n != nullptr; n = n->next.Get(), ++index) {
+    if (index % 8192 == 0) kept.emplace_back(heap, n);
+  }
+  for (gclab::Persistent<T>& k : kept) k->next = nullptr;
+  head.Reset();
+  heap.CollectGarbage();
+}
+
+void BM_UsableHeap(benchmark::State& state, CollectorKind kind) {
+  const int turnovers = static_cast<int>(state.range(0));
+  double usable_pct = 0, fragmented_mb = 0, live_kb = 0, committed_mb = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto heap = CreateHeap(kind, kUsableHeapLimit);
+    if (!heap.ok()) {
+      state.SkipWithError(std::string(heap.status().message()).c_str());
+      return;
+    }
+    gclab::Heap& h = **heap;
+    state.ResumeTiming();
+    std::vector<gclab::Persistent<Chained<1>>> kept_small;
+    std::vector<gclab::Persistent<Chained<3>>> kept_wide;
+    FillSparse(h, kept_small);
+    if (turnovers > 1) FillSparse(h, kept_wide);
+    const gclab::HeapStatistics after = h.stats();
+    std::vector<gclab::Persistent<Medium>> medium;
+    for (int64_t i = 0;; ++i) {
+      gclab::HandleScope scope(h);
+      absl::StatusOr<gclab::Local<Medium>> object = h.TryNew<Medium>(i);
+      if (!object.ok()) break;
+      medium.emplace_back(h, *object);
+    }
+    const uint64_t usable = h.stats().bytes_allocated - after.bytes_allocated;
+    usable_pct = 100.0 * static_cast<double>(usable) /
+                 static_cast<double>(kUsableHeapLimit - after.live_bytes);
+    fragmented_mb = static_cast<double>(after.fragmented_bytes) / kMiB;
+    live_kb = static_cast<double>(after.live_bytes) / 1024;
+    committed_mb = static_cast<double>(h.stats().committed_bytes) / kMiB;
+    state.PauseTiming();
+    medium.clear();
+    kept_small.clear();
+    kept_wide.clear();
+    heap->reset();
+    state.ResumeTiming();
+  }
+  state.counters["usable_pct"] = usable_pct;
+  state.counters["fragmented_mb"] = fragmented_mb;
+  state.counters["live_kb"] = live_kb;
+  state.counters["committed_mb"] = committed_mb;
+}
+
 void RegisterBenchmarks(int binary_trees_depth) {
   // Baselines first in each family: the gclab runs report their ratios to them.
   benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
@@ -959,6 +1053,14 @@ void RegisterBenchmarks(int binary_trees_depth) {
     const std::string name = "BM_BinaryTrees/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_BinaryTrees<GclabSystem, CollectorKind>,
                                  std::string(gclab::CollectorName(kind)), depth, kind)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_UsableHeap/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_UsableHeap, kind)
+        ->Arg(1)
+        ->Arg(2)
         ->Unit(benchmark::kMillisecond)
         ->Iterations(1);
   }

@@ -87,8 +87,12 @@ enum class EphemeronAlgorithm {
 
 struct HeapOptions {
   CollectorKind collector = CollectorKind::kMarkSweep;
-  // Hard cap on the bytes of objects (headers included) the heap may hold. The
-  // semispace collector reserves twice this much address space.
+  // Hard cap on the bytes of objects the heap may hold: cells as allocated, headers
+  // and size-class rounding included (gc/DESIGN.md [alloc.limit]). Not a cap on
+  // memory held from the OS: semispace reserves twice this much address space for
+  // its two halves, and mark-sweep reserves pages for twice this much, because pages
+  // pinned by sparse survivors serve only their size class (see
+  // HeapStatistics::fragmented_bytes).
   size_t heap_limit = size_t{1} << 30;
   // When to collect; null means GrowthFactorPolicy(2.0, 4 MiB).
   std::shared_ptr<TriggerPolicy> policy;
@@ -135,7 +139,10 @@ class Heap {
   template <typename T, typename... Args>
   Local<T> New(Args&&... args);
 
-  // Like New, but out-of-memory is a ResourceExhausted status.
+  // Like New, but out-of-memory is a ResourceExhausted status. Its message says
+  // whether the object did not fit under the heap limit after a full collection, or
+  // fitted but the collector had no place for it (a fragmented non-moving heap, or
+  // the OS refusing a large object's mapping; gc/DESIGN.md [alloc.oom]).
   template <typename T, typename... Args>
   absl::StatusOr<Local<T>> TryNew(Args&&... args);
 
