@@ -326,6 +326,47 @@ class Link : public GarbageCollected<Link<K>> {
   Member<K> next;
 };
 
+// A large object with a destructor and heap memory of its own, as a WeakMap key: it
+// lives in the large-object space, which destroys it when it dies, and no collector
+// may destroy it while it is alive (semispace once did, on its first collection).
+class BigCountedKey : public GarbageCollected<BigCountedKey> {
+ public:
+  explicit BigCountedKey(int* destroyed) : destroyed_(destroyed) {}
+  ~BigCountedKey() { ++*destroyed_; }
+  void Trace(Visitor&) const {}
+  std::vector<int> numbers = std::vector<int>(1000, 7);
+
+ private:
+  int* destroyed_;
+  char pad_[16 << 10] = {};
+};
+
+TEST_P(WeakTest, LargeKeysWithDestructorsLiveAsLongAsTheirKeys) {
+  int destroyed = 0;
+  HandleScope scope(heap());
+  Local<WeakMap<BigCountedKey, Node>> map = WeakMap<BigCountedKey, Node>::New(heap());
+  Persistent<BigCountedKey> key;
+  {
+    HandleScope inner(heap());  // the Locals New returns must not root the key
+    key.Set(heap(), heap().New<BigCountedKey>(&destroyed).Get());
+    ASSERT_TRUE(map->Set(key.Get(), heap().New<Node>(5).Get()).ok());
+  }
+  for (int i = 0; i < 3; ++i) {
+    heap().CollectGarbage();
+    EXPECT_EQ(destroyed, 0);
+    ASSERT_EQ(key->numbers.size(), 1000u);
+    EXPECT_EQ(key->numbers[999], 7);
+    ASSERT_NE(map->Get(key.Get()), nullptr);
+    EXPECT_EQ(map->Get(key.Get())->value, 5);
+  }
+  key.Reset();
+  heap().CollectGarbage();
+  EXPECT_EQ(destroyed, 1);
+  EXPECT_EQ(map->size(), 0u);
+  heap().CollectGarbage();
+  EXPECT_EQ(destroyed, 1);
+}
+
 // While a key waits for its ephemerons to resolve, the collector keeps the key's
 // header word aside (gc/DESIGN.md, [weak.ephemeron]). Keys reached later must get it
 // back before they are traced, copied (by move construction) or checked by the heap
