@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -76,6 +77,29 @@ class WithDestructor : public GarbageCollected<WithDestructor<N>> {
   Pattern<N> pattern_;
 };
 
+// The smallest cells with a destructor: no room for a pointer, so the census is a
+// global one (set by the test) and a moved-from object has the id -1.
+Census* tiny_census = nullptr;
+
+template <size_t N>
+class Tiny : public GarbageCollected<Tiny<N>> {
+ public:
+  Tiny(Census*, int id) : id_(id), pattern_(id) {}
+  Tiny(Tiny&& other) noexcept : id_(std::exchange(other.id_, -1)), pattern_(other.pattern_) {}
+  ~Tiny() {
+    if (id_ < 0) return;
+    ++tiny_census->destroyed[id_];
+    if (!tiny_census->released[id_]) ++tiny_census->destroyed_while_referenced;
+  }
+  void Trace(Visitor&) const {}
+  int id() const { return id_; }
+  bool Intact() const { return pattern_.Intact(id_); }
+
+ private:
+  int id_;
+  Pattern<N> pattern_;
+};
+
 // Trivially destructible: the collector may skip it in the sweep.
 template <size_t N>
 class Plain : public GarbageCollected<Plain<N>> {
@@ -93,11 +117,15 @@ class Plain : public GarbageCollected<Plain<N>> {
 template <typename T>
 constexpr size_t kCell = internal::CellSizeFor(sizeof(T));
 
-// Payload sizes spanning the small size classes, the last small class and the first
-// large objects.
-static_assert(kCell<WithDestructor<8100>> <= internal::kMaxSmallCell);
+// For each size class S, a type whose cell is exactly S bytes, with and without a
+// destructor; and the first large objects with and without one.
+template <size_t S>
+struct ForClass {
+  using Trivial = Plain<S - 12>;
+  using Destructible = std::conditional_t<(S >= 56), WithDestructor<S - 48>, Tiny<S - 12>>;
+  static_assert(kCell<Trivial> == S && kCell<Destructible> == S);
+};
 static_assert(kCell<WithDestructor<8160>> > internal::kMaxSmallCell);
-static_assert(kCell<Plain<8176>> <= internal::kMaxSmallCell);
 static_assert(kCell<Plain<8192>> > internal::kMaxSmallCell);
 
 // The objects of one type that the test still holds.
@@ -108,14 +136,20 @@ struct Pool {
   std::vector<int> ids;
 };
 
-using Pools = std::tuple<
-    Pool<WithDestructor<1>>, Pool<WithDestructor<24>>, Pool<WithDestructor<100>>,
-    Pool<WithDestructor<700>>, Pool<WithDestructor<3000>>, Pool<WithDestructor<8100>>,
-    Pool<WithDestructor<8160>>, Pool<WithDestructor<40000>>, Pool<Plain<8>>, Pool<Plain<200>>,
-    Pool<Plain<5000>>, Pool<Plain<8176>>, Pool<Plain<8192>>, Pool<Plain<70000>>>;
+template <size_t... I>
+auto MakePools(std::index_sequence<I...>)
+    -> std::tuple<Pool<typename ForClass<internal::kSizeClasses[I]>::Trivial>...,
+                  Pool<typename ForClass<internal::kSizeClasses[I]>::Destructible>...,
+                  Pool<WithDestructor<8160>>, Pool<WithDestructor<40000>>, Pool<Plain<8192>>,
+                  Pool<Plain<70000>>>;
+// Every size class, and the large-object space.
+using Pools = decltype(MakePools(std::make_index_sequence<internal::kNumSizeClasses>()));
 
 class DestructorCensusTest : public ::testing::TestWithParam<CollectorKind> {
  protected:
+  void SetUp() override { tiny_census = &census_; }
+  void TearDown() override { tiny_census = nullptr; }
+
   template <typename F>
   void ForEachPool(F&& f) {
     std::apply([&](auto&... pool) { (f(pool), ...); }, pools_);
@@ -198,7 +232,7 @@ TEST_P(DestructorCensusTest, EachDestructorRunsOnceAndOnlyAfterDeath) {
     const int rounds = kSanitized ? 12 : 30;
     for (int round = 0; round < rounds; ++round) {
       const size_t before = census_.destroyed.size();
-      Allocate(*heap, 60);
+      Allocate(*heap, 200);
       // Which of the new ids have destructors: read back from the pools.
       has_destructor.resize(census_.destroyed.size(), false);
       ForEachPool([&](auto& pool) {
