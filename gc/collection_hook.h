@@ -32,7 +32,11 @@ class Collector;
 // What a hook may ask of the collector during a cycle.
 class CycleContext {
  public:
-  explicit CycleContext(internal::Collector& collector) : collector_(collector) {}
+  // `hook_marker`, if given, is the visitor MarkSlot and marking_visitor() use instead of
+  // the collector's own: the heap passes one that also records what hooks keep alive,
+  // as roots for the independent verifier (gc/DESIGN.md [stress.verify]).
+  explicit CycleContext(internal::Collector& collector, Visitor* hook_marker = nullptr)
+      : collector_(collector), hook_marker_(hook_marker) {}
 
   // True when the object has been found reachable so far in this cycle. Valid from
   // the Weak phase on; `payload` may be the object's old or current address.
@@ -58,6 +62,7 @@ class CycleContext {
  private:
   void* CurrentAddressUntyped(void* payload) const;
   internal::Collector& collector_;
+  Visitor* hook_marker_;
 };
 
 class CollectionHook {

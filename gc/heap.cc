@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "gc/internal/heap_impl.h"
+#include "gc/internal/independent_verifier.h"
 
 namespace gclab {
 
@@ -20,6 +21,29 @@ namespace {
 absl::Mutex live_heaps_mutex(absl::kConstInit);
 absl::flat_hash_set<uint64_t>* live_heaps = nullptr;
 std::atomic<uint64_t> next_heap_id{1};
+
+// The visitor hooks mark with (CycleContext) during a verified cycle: marks through the
+// collector's visitor, then records where the object is now.
+class HookMarkRecorder final : public Visitor {
+ public:
+  explicit HookMarkRecorder(Visitor& marker) : marker_(marker) {}
+  void VisitSlot(void** slot) override {
+    marker_.VisitSlot(slot);
+    marked_.push_back(*slot);
+  }
+  void VisitWeakSlot(void** slot) override { marker_.VisitWeakSlot(slot); }
+  void VisitEphemeron(void** key_slot, void** value_slot) override {
+    marker_.VisitEphemeron(key_slot, value_slot);
+  }
+  void VisitWeakCallback(WeakCallback callback, void* object) override {
+    marker_.VisitWeakCallback(callback, object);
+  }
+  std::vector<void*>& marked() { return marked_; }
+
+ private:
+  Visitor& marker_;
+  std::vector<void*> marked_;
+};
 
 class PhaseTimer {
  public:
@@ -64,12 +88,16 @@ absl::Status HeapImpl::Init() {
   if (options_.policy == nullptr) {
     options_.policy = std::make_shared<GrowthFactorPolicy>(2.0, size_t{4} << 20);
   }
+  if (!options_.stress.has_value()) options_.stress = StressOptions::FromEnvironment();
+  stress_ = *options_.stress;
+  stress_random_ = stress_.random_seed * 0x9E3779B97F4A7C15ull + 1;  // never 0
   collector_ = CreateCollector(options_.collector, heap_.alloc_);
   if (collector_ == nullptr) {
     return absl::InvalidArgumentError("gclab: unknown collector kind");
   }
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
   collector_->set_ephemeron_algorithm(options_.ephemeron_algorithm);
+  collector_->set_zap_freed(stress_.zap_freed);
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
   heap_.moving_ = collector_->moves_objects();
   SetBudget(options_.policy->InitialBudget(options_.heap_limit));
@@ -102,12 +130,13 @@ void HeapImpl::SetBudget(size_t budget) {
   size_t room = options_.heap_limit > stats_.live_bytes ? options_.heap_limit - stats_.live_bytes : 0;
   budget = std::min(budget, room);
   bytes_at_last_collection_ = heap_.alloc_.bytes_allocated;
-  heap_.alloc_.trigger = bytes_at_last_collection_ + budget;
+  budget_end_ = bytes_at_last_collection_ + budget;
+  heap_.alloc_.trigger = stress_.collects() ? 0 : budget_end_;
 }
 
 uint64_t HeapImpl::BudgetRemaining() const {
   const AllocationState& a = heap_.alloc_;
-  return a.trigger > a.bytes_allocated ? a.trigger - a.bytes_allocated : 0;
+  return budget_end_ > a.bytes_allocated ? budget_end_ - a.bytes_allocated : 0;
 }
 
 uint64_t HeapImpl::HardRemaining() const {
@@ -127,8 +156,12 @@ ObjectHeader* HeapImpl::TryAllocate(size_t cell_size, uint64_t allowed) {
   // A bump buffer never reaches past the budget, whatever `allowed` was: large
   // objects and allocations beyond the budget (in constructors) shrink it, so the
   // fast path comes back here, and collects, once the budget is spent.
+  // Under an allocation-driven stress mode the buffer is empty: every allocation
+  // comes back here to be counted.
   if (!a.free_list_mode) {
-    a.limit = a.top + std::min<uint64_t>(static_cast<uint64_t>(a.limit - a.top), BudgetRemaining());
+    a.limit = stress_.collects() ? a.top
+                                 : a.top + std::min<uint64_t>(static_cast<uint64_t>(a.limit - a.top),
+                                                              BudgetRemaining());
   }
   SamplePeakCommitted();
   return header;
@@ -144,6 +177,7 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
               "allocation during a garbage collection (from a Trace method, a destructor "
               "or a collection hook)");
   heap_.alloc_.FlushBump();
+  if (stress_.collects()) StressAllocation(cell_size);
   ObjectHeader* header = nullptr;
   if (cell_size <= UINT32_MAX) {
     header = TryAllocate(cell_size, std::min(BudgetRemaining(), HardRemaining()));
@@ -168,6 +202,41 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
     }
   }
   return header;
+}
+
+void HeapImpl::StressAllocation(size_t cell_size) {
+  ++stress_allocations_;
+  stress_bytes_ += cell_size;
+  // With scale=K an interval is at least 1/K of what the last collection found live,
+  // so the stress work per allocation stays near K objects however large the heap.
+  auto interval = [&](uint64_t n, uint64_t live) {
+    return stress_.scale != 0 ? std::max<uint64_t>(n, live / stress_.scale) : n;
+  };
+  bool due = stress_pending_;
+  if (stress_.collect_every_allocations != 0 &&
+      stress_allocations_ >= interval(stress_.collect_every_allocations, stats_.live_objects)) {
+    due = true;
+  }
+  if (stress_.collect_every_bytes != 0 &&
+      stress_bytes_ >= interval(stress_.collect_every_bytes, stats_.live_bytes)) {
+    due = true;
+  }
+  if (stress_.collect_randomly_every != 0) {
+    stress_random_ ^= stress_random_ << 13;
+    stress_random_ ^= stress_random_ >> 7;
+    stress_random_ ^= stress_random_ << 17;
+    if (stress_random_ % interval(stress_.collect_randomly_every, stats_.live_objects) == 0) {
+      due = true;
+    }
+  }
+  if (!due) return;
+  if (heap_.constructing_ > 0) {  // [alloc.ctor]: at the next allocation outside one
+    stress_pending_ = true;
+    return;
+  }
+  stress_pending_ = false;
+  stress_allocations_ = stress_bytes_ = 0;
+  Collect(CollectionReason::kStress);
 }
 
 absl::Status HeapImpl::OutOfMemoryStatus(size_t cell_size) const {
@@ -242,7 +311,10 @@ void HeapImpl::Collect(CollectionReason reason) {
   VisitRoots(marker);
   collector_->Drain();
 
-  CycleContext context(*collector_);
+  // What hooks mark from here on is a root of this cycle that no root slot shows; the
+  // independent verifier needs to know it.
+  HookMarkRecorder recorder(collector_->marking_visitor());
+  CycleContext context(*collector_, stress_.verify ? &recorder : nullptr);
   timer.Start(Phase::kWeak);
   RunWeakFixpoint(context);
 
@@ -276,6 +348,7 @@ void HeapImpl::Collect(CollectionReason reason) {
   stats_.fragmented_bytes = cycle.fragmented_bytes;
 
   if (reason == CollectionReason::kExternalMemory) ++stats_.external_memory_collections;
+  if (reason == CollectionReason::kStress) ++stats_.stress_collections;
 
   PolicyInput input;
   input.live_bytes = cycle.live_bytes;
@@ -295,6 +368,14 @@ void HeapImpl::Collect(CollectionReason reason) {
     GCLAB_CHECK(checked == cycle.live_objects,
                 "heap verifier: found %zu objects after collection %llu, marking found %zu",
                 checked, static_cast<unsigned long long>(cycle.number), cycle.live_objects);
+  }
+  if (stress_.verify) {
+    timer.Start(Phase::kVerify);
+    size_t reached = VerifyIndependently(cycle.number, recorder.marked());
+    GCLAB_CHECK(reached == cycle.live_objects,
+                "independent verifier: reached %zu objects after collection %llu, the "
+                "collector counted %zu live",
+                reached, static_cast<unsigned long long>(cycle.number), cycle.live_objects);
   }
   timer.Stop();
 
@@ -407,6 +488,32 @@ size_t HeapImpl::Verify() {
   return objects;
 }
 
+size_t HeapImpl::VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked) {
+  IndependentVerifier verifier(*collector_, cycle);
+  // Objects a hook marked during the cycle (a finalization hook keeping held state it
+  // does not otherwise trace): the collector kept them for that reason. They were
+  // recorded at their address after marking, which is where they are now.
+  Visitor& marked = verifier.Roots("marked by a collection hook during the cycle");
+  for (void*& object : hook_marked) marked.VisitSlot(&object);
+  // Roots in the order retaining paths use: named persistents first.
+  heap_.persistents_.ForEachNamedSlot([&](void** slot, const char* name) {
+    verifier.Roots(name != nullptr ? absl::StrFormat("Persistent \"%s\"", name) : "Persistent")
+        .VisitSlot(slot);
+  });
+  Visitor& locals = verifier.Roots("Local");
+  heap_.handles_.ForEachSlot([&](void** slot) {
+    if (*slot != nullptr) locals.VisitSlot(slot);
+  });
+  Visitor& kept = verifier.Roots("kept object (KeepDuringJob)");
+  for (void*& object : kept_) kept.VisitSlot(&object);
+  for (CollectionHook* hook : hooks_) hook->TraceRoots(verifier.Roots(std::string(hook->name())));
+  heap_.weak_persistents_.ForEachNamedSlot([&](void** slot, const char* name) {
+    verifier.WeakRoot(slot, name != nullptr ? absl::StrFormat("WeakPersistent \"%s\"", name)
+                                            : "WeakPersistent");
+  });
+  return verifier.Run();
+}
+
 }  // namespace internal
 
 bool CycleContext::IsAlive(const void* payload) const { return collector_.IsAlive(payload); }
@@ -416,10 +523,12 @@ void* CycleContext::CurrentAddressUntyped(void* payload) const {
 }
 
 void CycleContext::MarkSlot(void** slot) {
-  if (*slot != nullptr) collector_.marking_visitor().VisitSlot(slot);
+  if (*slot != nullptr) marking_visitor().VisitSlot(slot);
 }
 
-Visitor& CycleContext::marking_visitor() { return collector_.marking_visitor(); }
+Visitor& CycleContext::marking_visitor() {
+  return hook_marker_ != nullptr ? *hook_marker_ : collector_.marking_visitor();
+}
 
 bool CycleContext::moves_objects() const { return collector_.moves_objects(); }
 
@@ -542,6 +651,7 @@ std::string_view CollectionReasonName(CollectionReason reason) {
     case CollectionReason::kHeapLimit: return "heap-limit";
     case CollectionReason::kExternalMemory: return "external-memory";
     case CollectionReason::kAddressSpace: return "address-space";
+    case CollectionReason::kStress: return "stress";
   }
   return "unknown";
 }

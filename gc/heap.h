@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -85,6 +86,51 @@ enum class EphemeronAlgorithm {
   kNaiveFixpoint,
 };
 
+// Stress modes for testing collectors and the code that uses them (gc/DESIGN.md
+// [stress]), as V8's --gc-interval and MMTk's stress factor. Any program linked with
+// gclab can turn them on without recompiling, through the environment:
+//
+//   GCLAB_STRESS=every=64,verify ./my_program     # collect every 64 allocations,
+//                                                 # re-trace after every collection
+//
+// The variable holds a comma-separated list of these items (StressOptions::Parse):
+//   every=N        collect at every Nth allocation
+//   every-bytes=N  collect when N bytes were allocated since the last stress collection
+//   random=N       collect at random allocations, one in N on average...
+//   seed=S         ...drawn from seed S (default 1): the same seed, the same points
+//   scale=K        stretch each of the intervals above to at least 1/K of the objects
+//                  (bytes, for every-bytes) the last collection found live, so that
+//                  big heaps stay affordable: about K objects re-traced per allocation
+//   zap            fill freed cells with 0xdb bytes (and poison them under ASan)
+//   verify         after every collection, re-trace the heap with an independent
+//                  marker and compare it object by object with what the collector kept
+// A collection point that falls inside a heap object's constructor is taken at the
+// next allocation outside one ([alloc.ctor]). Stress collections are full collections
+// like any other (CollectionReason::kStress): each one also sets the next budget.
+struct StressOptions {
+  uint64_t collect_every_allocations = 0;  // 0: off
+  uint64_t collect_every_bytes = 0;        // 0: off
+  uint64_t collect_randomly_every = 0;     // 0: off; else the mean interval, in allocations
+  uint64_t random_seed = 1;
+  uint64_t scale = 0;                      // 0: intervals do not grow with the heap
+  bool zap_freed = false;
+  bool verify = false;
+
+  // Whether any allocation-driven collection is on (each allocation then takes the
+  // slow path, which counts it).
+  bool collects() const {
+    return collect_every_allocations != 0 || collect_every_bytes != 0 ||
+           collect_randomly_every != 0;
+  }
+  bool any() const { return collects() || zap_freed || verify; }
+
+  // Parses the GCLAB_STRESS syntax above; InvalidArgument names the bad item.
+  static absl::StatusOr<StressOptions> Parse(std::string_view spec);
+  // GCLAB_STRESS, or no stress if it is unset or empty. A malformed value stops the
+  // program with Parse's message: a stress run must not quietly run without stress.
+  static StressOptions FromEnvironment();
+};
+
 struct HeapOptions {
   CollectorKind collector = CollectorKind::kMarkSweep;
   // Hard cap on the bytes of objects the heap may hold: cells as allocated, headers
@@ -103,6 +149,10 @@ struct HeapOptions {
   // collections. Off, it is only counted in the statistics: the naive baseline of a
   // runtime that never told its collector about big buffers.
   bool external_memory_triggers_collection = true;
+  // Stress modes (above). Unset: read from GCLAB_STRESS when the heap is created. A
+  // test whose expectations depend on when collections happen sets it explicitly
+  // (to StressOptions{} for none).
+  std::optional<StressOptions> stress;
 };
 
 template <typename T>

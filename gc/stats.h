@@ -39,6 +39,7 @@ enum class CollectionReason {
   kHeapLimit,        // an allocation did not fit under the heap limit
   kExternalMemory,   // external memory (Heap::AdjustExternalMemory) grew past its budget
   kAddressSpace,     // a reservation of address space failed; collect and retry
+  kStress,           // a stress mode's collection point (StressOptions, GCLAB_STRESS)
 };
 std::string_view CollectionReasonName(CollectionReason reason);
 
@@ -87,6 +88,7 @@ struct HeapStatistics {
   size_t external_bytes = 0;
   size_t peak_external_bytes = 0;
   uint64_t external_memory_collections = 0;  // started because external memory grew
+  uint64_t stress_collections = 0;           // started by a stress mode
   absl::Duration total_pause;
   absl::Duration max_pause;
   PhaseTimes total_phases;

@@ -49,8 +49,8 @@ TEST_P(FinalizationStressTest, EveryRegistrationHasExactlyOneFate) {
   const auto [collector, sched] = GetParam();
   const uint64_t seed = StressSeed();
   SCOPED_TRACE("GCLAB_STRESS_SEED=" + std::to_string(seed));
-  // About a million registrations per run (100 thousand under sanitizers).
-  const int kSteps = testing::kSanitized ? 150000 : 1500000;
+  // About a million registrations per run (100 thousand under sanitizers and stress).
+  const int kSteps = testing::Reduced() ? 150000 : 1500000;
   constexpr int kTokens = 64;
 
   std::unique_ptr<Heap> heap = MakeHeap(collector);

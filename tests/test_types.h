@@ -18,6 +18,13 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+// Likewise under sanitizers or a stress run (GCLAB_STRESS, gc/DESIGN.md [stress]), whose
+// collections cost more than the test's own work on the largest tests.
+inline bool Reduced() {
+  static const bool stressed = StressOptions::FromEnvironment().collects();
+  return kSanitized || stressed;
+}
+
 // A binary node carrying a value, for lists, trees and cycles.
 class Node : public GarbageCollected<Node> {
  public:
@@ -105,6 +112,22 @@ inline std::unique_ptr<Heap> MakeHeap(CollectorKind kind, size_t limit = size_t{
   options.heap_limit = limit;
   options.policy = std::move(policy);
   return Heap::Create(options).value();
+}
+
+// For a test whose expectations count collections or depend on where they happen: no
+// stress mode (GCLAB_STRESS, gc/DESIGN.md [stress]) adds collections of its own.
+inline HeapOptions WithoutStress(HeapOptions options) {
+  options.stress = StressOptions{};
+  return options;
+}
+
+inline std::unique_ptr<Heap> MakeHeapWithoutStress(CollectorKind kind, size_t limit,
+                                                   std::shared_ptr<TriggerPolicy> policy) {
+  HeapOptions options;
+  options.collector = kind;
+  options.heap_limit = limit;
+  options.policy = std::move(policy);
+  return Heap::Create(WithoutStress(options)).value();
 }
 
 }  // namespace gclab::testing

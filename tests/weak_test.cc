@@ -320,7 +320,8 @@ TEST_P(WeakTest, KeysReachableThroughOtherEntriesValues) {
 template <typename K>
 class Link : public GarbageCollected<Link<K>> {
  public:
-  Link(int id, K* next) : id(id), next(next) {}
+  // A handle, not a raw pointer: the allocation of the Link may move `next`.
+  Link(int id, const Local<K>& next) : id(id), next(next) {}
   void Trace(Visitor& v) const { v.Trace(next); }
   int id;
   Member<K> next;
@@ -349,7 +350,8 @@ TEST_P(WeakTest, LargeKeysWithDestructorsLiveAsLongAsTheirKeys) {
   {
     HandleScope inner(heap());  // the Locals New returns must not root the key
     key.Set(heap(), heap().New<BigCountedKey>(&destroyed).Get());
-    ASSERT_TRUE(map->Set(key.Get(), heap().New<Node>(5).Get()).ok());
+    Local<Node> fresh = heap().New<Node>(5);  // allocate before reading map
+    ASSERT_TRUE(map->Set(key.Get(), fresh.Get()).ok());
   }
   for (int i = 0; i < 3; ++i) {
     heap().CollectGarbage();
@@ -403,12 +405,12 @@ TEST_P(WeakTest, PendingKeysKeepTheirTypesWhetherTheyLiveOrDie) {
     std::vector<Local<BigKey>> big_keys;
     for (int i = 0; i < big; ++i) big_keys.push_back(h.New<BigKey>(i));
     for (int i = n - 1; i >= 0; --i) {
-      Counted* next = i % 2 == 0 && i + 2 < n ? keys[i + 2].Get() : nullptr;
+      Local<Counted> next = i % 2 == 0 && i + 2 < n ? keys[i + 2] : Local<Counted>();
       auto value = h.New<Link<Counted>>(i, next);
       ASSERT_TRUE(map->Set(keys[i].Get(), value.Get()).ok());
     }
     for (int i = big - 1; i >= 0; --i) {
-      BigKey* next = i % 2 == 0 && i + 2 < big ? big_keys[i + 2].Get() : nullptr;
+      Local<BigKey> next = i % 2 == 0 && i + 2 < big ? big_keys[i + 2] : Local<BigKey>();
       auto value = h.New<Link<BigKey>>(i, next);
       ASSERT_TRUE(big_map->Set(big_keys[i].Get(), value.Get()).ok());
     }
@@ -476,7 +478,8 @@ TEST_P(WeakTest, ATableThatDiesLetsItsValuesGo) {
     Local<Map> map = Map::New(heap());
     for (int i = 0; i < 100; ++i) {
       HandleScope per(heap());
-      ASSERT_TRUE(map->Set(key.Get(), heap().New<Value>(i).Get()).ok());
+      Local<Value> fresh = heap().New<Value>(i);  // allocate before reading map
+      ASSERT_TRUE(map->Set(key.Get(), fresh.Get()).ok());
     }
   }
   heap().CollectGarbage();
@@ -493,7 +496,8 @@ TEST_P(WeakTest, ATableAsAnotherTablesValue) {
   {
     HandleScope inner(heap());
     Local<Inner> table = Inner::New(heap());
-    ASSERT_TRUE(table->Set(k2.Get(), heap().New<Value>(22).Get()).ok());
+    Local<Value> fresh = heap().New<Value>(22);  // allocate before reading table
+    ASSERT_TRUE(table->Set(k2.Get(), fresh.Get()).ok());
     ASSERT_TRUE(outer->Set(k1.Get(), table.Get()).ok());
   }
   heap().CollectGarbage();
@@ -510,9 +514,12 @@ TEST_P(WeakTest, LookupsWorkAfterObjectsMove) {
   std::vector<const void*> before;
   for (int i = 0; i < 5000; ++i) {
     keys.push_back(heap().New<Key>(i));
-    ASSERT_TRUE(map->Set(keys.back().Get(), heap().New<Value>(i * 2).Get()).ok());
-    before.push_back(keys.back().Get());
+    Local<Value> fresh = heap().New<Value>(i * 2);  // allocate before reading map
+    ASSERT_TRUE(map->Set(keys.back().Get(), fresh.Get()).ok());
   }
+  // Where they are now (a stress run's collections may have moved them already, and a
+  // semispace object moved twice may be back where it was).
+  for (const Local<Key>& key : keys) before.push_back(key.Get());
   for (int round = 0; round < 3; ++round) {
     heap().CollectGarbage();
     size_t moved = 0;
@@ -536,7 +543,10 @@ TEST_P(WeakTest, WeakSetAddHasDelete) {
   EXPECT_EQ(set->size(), 1u);
   {
     HandleScope inner(heap());
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(set->Add(heap().New<Key>(i).Get()).ok());
+    for (int i = 0; i < 10; ++i) {
+      Local<Key> fresh = heap().New<Key>(i);  // allocate before reading set
+      ASSERT_TRUE(set->Add(fresh.Get()).ok());
+    }
   }
   EXPECT_EQ(set->size(), 11u);
   heap().CollectGarbage();
@@ -586,7 +596,8 @@ TEST_P(WeakTest, WeakClearingComesAfterFinalizationAndSeesWhatItKept) {
     HandleScope inner(heap());
     watcher->weak_value = heap().New<Value>(1);
     Local<Key> held = heap().New<Key>(2);
-    ASSERT_TRUE(map->Set(held.Get(), heap().New<Value>(3).Get()).ok());
+    Local<Value> fresh = heap().New<Value>(3);  // allocate before reading map
+    ASSERT_TRUE(map->Set(held.Get(), fresh.Get()).ok());
     hook.held = held.Get();
   }
   hook.watcher = &watcher;

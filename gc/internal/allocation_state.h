@@ -21,6 +21,7 @@
 
 #include "gc/internal/check.h"
 #include "gc/internal/object_header.h"
+#include "gc/internal/sanitizer.h"
 #include "gc/internal/size_classes.h"
 
 namespace gclab::internal {
@@ -64,6 +65,7 @@ struct AllocationState {
         if (cell != nullptr) {
           free_lists[kClass] = cell->next;
           bytes_allocated += kClassSize;
+          UnpoisonMemory(cell, kClassSize);  // zapped free cells are poisoned under ASan
           return &cell->header;
         }
         char* cell_top = class_top[kClass];

@@ -106,6 +106,9 @@ class Collector {
 
   // --- Weak references and ephemerons (collector.cc), the same for every collector.
   void set_ephemeron_algorithm(EphemeronAlgorithm algorithm) { algorithm_ = algorithm; }
+  // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and
+  // poisons free small cells under ASan; internal/sanitizer.h).
+  void set_zap_freed(bool zap) { zap_freed_ = zap; }
   // Prepare phase.
   void ResetWeakState();
   void RecordWeakSlot(void** slot) { weak_slots_.push_back(slot); }
@@ -142,6 +145,7 @@ class Collector {
 
   AllocationState& alloc_;
   LargeObjectSpace large_;
+  bool zap_freed_ = false;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;
 

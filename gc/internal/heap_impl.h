@@ -50,6 +50,11 @@ class HeapImpl {
   // Checks every object and root; stops with a message on the first broken one.
   // Valid outside a cycle. Returns the number of objects checked.
   size_t Verify();
+  // Re-traces the heap with the independent verifier (internal/independent_verifier.h)
+  // and compares with what the collector kept; stops with a message on a difference.
+  // Returns the number of objects reached.
+  // `hook_marked`: what hooks marked during the cycle (also roots of the cycle).
+  size_t VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked);
 
  private:
   uint64_t allocated_since_collection() const {
@@ -59,6 +64,9 @@ class HeapImpl {
   uint64_t HardRemaining() const;
   ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
   void SetBudget(size_t budget);
+  // Stress modes: counts the allocation and collects at the points the options ask
+  // for (gc/DESIGN.md [stress]).
+  void StressAllocation(size_t cell_size);
   void VisitRoots(Visitor& visitor);
   // Weak hooks and naive ephemeron passes, each followed by a drain, until none
   // makes progress.
@@ -76,6 +84,15 @@ class HeapImpl {
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;
+  // The allocation budget ends here. The fast path's AllocationState::trigger is the
+  // same, except under an allocation-driven stress mode, where it is 0 so that every
+  // allocation reaches the slow path and is counted.
+  uint64_t budget_end_ = 0;
+  StressOptions stress_;
+  uint64_t stress_allocations_ = 0;  // since the last stress collection
+  uint64_t stress_bytes_ = 0;        // likewise
+  uint64_t stress_random_ = 0;     // xorshift state
+  bool stress_pending_ = false;    // a point fell inside a constructor
   size_t external_bytes_ = 0;
   size_t external_trigger_ = 0;  // collect when external_bytes_ reaches it
   bool in_collection_ = false;

@@ -46,6 +46,7 @@ ObjectHeader* MarkSweepCollector::AllocateSmall(size_t cell_size, uint64_t allow
     if (list != nullptr) {
       FreeCell* cell = list;
       list = cell->next;
+      UnpoisonMemory(cell, size);
       *allocated = size;
       return &cell->header;
     }
@@ -132,6 +133,7 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
 
 void MarkSweepCollector::InitPage(size_t index, int size_class) {
   Page& page = pages_[index];
+  UnpoisonMemory(PageStart(index), kPageSize);  // poisoned when it was zapped whole
   page.size_class = static_cast<int16_t>(size_class);
   if (!page.committed) ++committed_pages_;
   page.committed = true;
@@ -267,6 +269,10 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
     size_t dead = cells - page.free_cells;
     result.freed_bytes += dead * cell_size;
     result.freed_objects += dead;
+    if (zap_freed_) {
+      std::memset(start, kZapByte, size_t{page.frontier} * cell_size);
+      PoisonMemory(start, kPageSize);
+    }
   } else {
     FreeCell* head = nullptr;
     // Backwards, so that the free list comes out in address order. Cells past the
@@ -281,6 +287,13 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
         header.word = 0;
         result.freed_bytes += cell_size;
         result.freed_objects += 1;
+        if (zap_freed_) {
+          // All but the header and the free-list link, which the sweep and the
+          // allocator read.
+          char* rest = reinterpret_cast<char*>(cell) + sizeof(FreeCell);
+          std::memset(rest, kZapByte, cell_size - sizeof(FreeCell));
+          PoisonMemory(rest, cell_size - sizeof(FreeCell));
+        }
       }
       cell->next = head;
       head = cell;

@@ -160,6 +160,9 @@ SweepResult SemispaceCollector::Sweep() {
   }
   finalizable_.resize(kept);
   size_t from_used = static_cast<size_t>(from_top_ - from_space().base());
+  // Debug builds also make from-space inaccessible (ReleaseMemory): zapping is for
+  // the builds that do not.
+  if (zap_freed_) std::memset(from_space().base(), kZapByte, from_used);
   result.freed_bytes = from_used - copied_bytes_;
   result += large_.Sweep();
   alloc_.top = alloc_.limit = alloc_.counted_top = copy_top_;
