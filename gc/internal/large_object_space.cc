@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "gc/fault_injection.h"
 #include "gc/internal/virtual_memory.h"
 
 namespace gclab::internal {
@@ -19,6 +20,7 @@ LargeObjectSpace::~LargeObjectSpace() {
 
 ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
   size_t mapped = RoundUp(cell_size + sizeof(uint64_t), kOsPageSize);
+  if (!AllowMemoryRequest()) return nullptr;  // gc/fault_injection.h
   void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   auto* prefix = static_cast<uint64_t*>(p);

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "gc/fault_injection.h"
 #include "gc/internal/check.h"
 
 namespace gclab::internal {
@@ -16,8 +17,12 @@ absl::StatusOr<VirtualMemory> VirtualMemory::Reserve(size_t size, size_t alignme
   size = RoundUp(size, kOsPageSize);
   if (alignment < kOsPageSize) alignment = kOsPageSize;
   size_t mapping_size = size + alignment - kOsPageSize;
-  void* p = mmap(nullptr, mapping_size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = MAP_FAILED;
+  errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
+  if (AllowMemoryRequest()) {
+    p = mmap(nullptr, mapping_size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (p == MAP_FAILED) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "gclab: cannot reserve %d bytes of address space: %s", mapping_size,

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "gc/fault_injection.h"
 #include "gc/internal/check.h"
 
 namespace gclab::internal {
@@ -117,6 +118,11 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
       empty_pages_.erase(empty_pages_.begin() + static_cast<ptrdiff_t>(i));
       return true;
     }
+  }
+  // A page not committed now asks the OS for memory when first touched: the fault
+  // injection hook may refuse it (gc/fault_injection.h), as an overcommitted OS would.
+  if ((pages_.size() < page_limit_ || !empty_pages_.empty()) && !AllowMemoryRequest()) {
+    return false;
   }
   if (pages_.size() < page_limit_) {
     *index = pages_.size();

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "gc/fault_injection.h"
 #include "gc/internal/check.h"
 
 namespace gclab {
@@ -54,7 +55,9 @@ absl::Status Reservation::CommitTo(size_t bytes) {
               "Reservation::CommitTo(%zu) with %zu committed of %zu mapped", bytes, committed_,
               mapped_);
   if (bytes == committed_) return absl::OkStatus();
-  if (mprotect(base_ + committed_, bytes - committed_, PROT_READ | PROT_WRITE) != 0) {
+  errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
+  if (!internal::AllowMemoryRequest() ||
+      mprotect(base_ + committed_, bytes - committed_, PROT_READ | PROT_WRITE) != 0) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("gclab: cannot commit %d bytes of linear memory: mprotect: %s",
                         bytes - committed_, std::strerror(errno)));
@@ -84,7 +87,11 @@ absl::StatusOr<Reservation> ReservationSpace::Acquire() {
         "of %d bytes is spent (%d reservations hold %d bytes)",
         size, options_.address_space_budget, stats_.reservations, stats_.reserved_bytes));
   }
-  void* p = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = MAP_FAILED;
+  errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
+  if (internal::AllowMemoryRequest()) {
+    p = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (p == MAP_FAILED) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "gclab: cannot reserve %d bytes of address space for a linear memory: mmap: %s "
