@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "gc/fault_injection.h"
 #include "gc/internal/check.h"
+#include "gc/internal/sanitizer.h"
 
 namespace gclab::internal {
 
@@ -28,6 +29,9 @@ absl::StatusOr<VirtualMemory> VirtualMemory::Reserve(size_t size, size_t alignme
         "gclab: cannot reserve %d bytes of address space: %s", mapping_size,
         std::strerror(errno)));
   }
+  // ASan keeps its shadow across munmap: a mapping that reuses the range of one whose
+  // cells were poisoned (StressOptions::zap_freed) would start out poisoned.
+  UnpoisonMemory(p, mapping_size);
   VirtualMemory vm;
   vm.mapping_ = static_cast<char*>(p);
   vm.mapping_size_ = mapping_size;
@@ -41,7 +45,7 @@ VirtualMemory::VirtualMemory(VirtualMemory&& other) noexcept { *this = std::move
 
 VirtualMemory& VirtualMemory::operator=(VirtualMemory&& other) noexcept {
   if (this != &other) {
-    if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
+    if (mapping_ != nullptr) Unmap();
     mapping_ = std::exchange(other.mapping_, nullptr);
     mapping_size_ = std::exchange(other.mapping_size_, 0);
     base_ = std::exchange(other.base_, nullptr);
@@ -51,7 +55,12 @@ VirtualMemory& VirtualMemory::operator=(VirtualMemory&& other) noexcept {
 }
 
 VirtualMemory::~VirtualMemory() {
-  if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
+  if (mapping_ != nullptr) Unmap();
+}
+
+void VirtualMemory::Unmap() {
+  UnpoisonMemory(mapping_, mapping_size_);  // see Reserve
+  munmap(mapping_, mapping_size_);
 }
 
 void VirtualMemory::Decommit(void* start, size_t length) {

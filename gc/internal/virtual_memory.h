@@ -37,6 +37,8 @@ class VirtualMemory {
   static void Protect(void* start, size_t length, bool accessible);
 
  private:
+  void Unmap();
+
   char* mapping_ = nullptr;
   size_t mapping_size_ = 0;
   char* base_ = nullptr;

@@ -276,6 +276,7 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
     result.freed_bytes += dead * cell_size;
     result.freed_objects += dead;
     if (zap_freed_) {
+      UnpoisonMemory(start, kPageSize);  // cells freed by earlier sweeps are poisoned
       std::memset(start, kZapByte, size_t{page.frontier} * cell_size);
       PoisonMemory(start, kPageSize);
     }
