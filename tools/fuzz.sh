@@ -7,7 +7,8 @@
 #   tools/fuzz.sh 600        # ten minutes
 #
 # It builds in its own Bazel output base (GCLAB_FUZZ_OUTPUT_BASE, default
-# ~/.cache/gclab-fuzz-bazel), so the clang build never invalidates the usual one. The
+# ~/.cache/gclab-fuzz-bazel/<hash of the checkout's path>), so the clang build never
+# invalidates the usual one. The
 # seed corpus tests/fuzz/corpus is copied to a temporary directory and grows there; the
 # checked-in corpus is never written. Bazel runs under flock on GCLAB_BAZEL_LOCK
 # (default /tmp/gclab-bazel.lock), so that builds sharing the machine take turns.
@@ -38,7 +39,8 @@ if ((${#missing[@]} > 0)); then
     { echo "gclab: could not install ${missing[*]}" >&2; exit 2; }
 fi
 
-output_base="${GCLAB_FUZZ_OUTPUT_BASE:-$HOME/.cache/gclab-fuzz-bazel}"
+# One output base per checkout, as Bazel keys its own by the workspace's path.
+output_base="${GCLAB_FUZZ_OUTPUT_BASE:-$HOME/.cache/gclab-fuzz-bazel/$(pwd | md5sum | cut -c1-12)}"
 lock="${GCLAB_BAZEL_LOCK:-/tmp/gclab-bazel.lock}"
 fuzz_bazel() { flock "$lock" bazel --output_base="$output_base" "$@"; }
 
