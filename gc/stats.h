@@ -28,7 +28,7 @@ enum class Phase : int {
   kFinalize,       // finalization hooks: find dead targets, keep held values (may mark)
   kClearWeak,      // weak slots of dead objects cleared, live ones updated
   kSweep,          // dead objects destroyed and their memory reclaimed
-  kVerify,         // heap verifier (debug builds or HeapOptions::verify)
+  kVerify,         // heap verifiers (debug builds, verify_after_collection, stress verify)
 };
 inline constexpr int kNumPhases = 7;
 std::string_view PhaseName(Phase phase);

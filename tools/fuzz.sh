@@ -68,13 +68,15 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
   -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/fuzz.log" 2>&1
 status=$?
 # libFuzzer's last words, without its recommended dictionary.
-grep -v -E '^("|###### )' "$work/fuzz.log" | tail -n 40
+grep -v -E '^("|###### |gclab fuzz totals)' "$work/fuzz.log" | tail -n 40
 
 executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -n 1)
 elapsed=$((SECONDS - started))
 corpus=$(ls "$work/corpus" | wc -l)
 shopt -s nullglob
 artifacts=("$work"/artifacts/*)
+# The fuzzer's own totals (programs, operations, collections checked), printed at exit.
+grep '^gclab fuzz totals' "$work/fuzz.log" | tail -n 1
 echo "gclab fuzz: ${executions:-?} executions in $elapsed s, corpus of $corpus" \
   "inputs, ${#artifacts[@]} crash/leak/timeout files, fuzzer exit status $status"
 

@@ -11,6 +11,8 @@
 //     to bump through when the list is empty (fresh memory needs no threading, and
 //     bumping has no pointer-chasing dependency). Each allocation adds the cell's size
 //     to `bytes_allocated` and is refused once that would pass `trigger`.
+// Under an allocation-driven stress mode the heap keeps `trigger` at 0 and bump buffers
+// empty, so every allocation takes the slow path, which counts it (gc/DESIGN.md [stress]).
 // Everything else (large objects, refills, collections, out-of-memory) is the slow
 // path in HeapImpl.
 #ifndef GCLAB_GC_INTERNAL_ALLOCATION_STATE_H_
