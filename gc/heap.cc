@@ -90,7 +90,7 @@ absl::Status HeapImpl::Init() {
   }
   if (!options_.stress.has_value()) options_.stress = StressOptions::FromEnvironment();
   stress_ = *options_.stress;
-  stress_random_ = stress_.random_seed * 0x9E3779B97F4A7C15ull + 1;  // never 0
+  stress_random_ = (stress_.random_seed * 0x9E3779B97F4A7C15ull) | 1;  // xorshift needs non-zero
   collector_ = CreateCollector(options_.collector, heap_.alloc_);
   if (collector_ == nullptr) {
     return absl::InvalidArgumentError("gclab: unknown collector kind");
