@@ -22,10 +22,8 @@ Visitor& IndependentVerifier::Roots(std::string label) {
 }
 
 void IndependentVerifier::WeakRoot(void** slot, std::string label) {
-  holder_ = kNone;
-  label_ = static_cast<uint32_t>(labels_.size());
-  labels_.push_back(std::move(label));
-  weak_.push_back({slot, kNone, label_});
+  Roots(std::move(label));
+  weak_.push_back({slot, kNone, label_, "a weak reference to"});
 }
 
 uint32_t IndependentVerifier::IndexOf(const void* payload) const {
@@ -86,7 +84,7 @@ void IndependentVerifier::Reach(void* target, const char* field) {
 
 void IndependentVerifier::TracingVisitor::VisitEphemeron(void** key_slot, void** value_slot) {
   IndependentVerifier& v = owner_;
-  v.keys_.push_back({key_slot, v.holder_});
+  v.weak_.push_back({key_slot, v.holder_, v.label_, "an ephemeron key"});
   const uint32_t key = v.IndexOf(*key_slot);
   if (key != kNone && v.objects_[key].reached) {
     v.Reach(*value_slot, "(ephemeron value)");
@@ -127,20 +125,10 @@ size_t IndependentVerifier::Run() {
     if (index == kNone || !objects_[index].reached) {
       std::string where = w.holder == kNone ? absl::StrFormat("the weak root '%s'", labels_[w.label])
                                             : PathTo(w.holder);
-      Fail(absl::StrFormat("a weak reference to %p (%s) was not cleared, but no strong path "
-                           "reaches it; held by %s",
-                           target, index == kNone ? "not an object" : Describe(index), where));
-    }
-  }
-  for (const KeySlot& k : keys_) {
-    void* key = *k.slot;
-    if (key == nullptr) continue;
-    const uint32_t index = IndexOf(key);
-    if (index == kNone || !objects_[index].reached) {
-      Fail(absl::StrFormat("an ephemeron key %p (%s) was not cleared, but no strong path "
-                           "reaches it; held by %s",
-                           key, index == kNone ? "not an object" : Describe(index),
-                           PathTo(k.holder)));
+      Fail(absl::StrFormat("%s %p (%s) was not cleared, but no strong path reaches it; "
+                           "held by %s",
+                           w.what, target, index == kNone ? "not an object" : Describe(index),
+                           where));
     }
   }
   if (reached != objects_.size()) {

@@ -56,10 +56,13 @@ class IndependentVerifier {
     void** value_slot;
     uint32_t holder;
   };
+  // A weak reference or an ephemeron key: after a full collection it is null or points
+  // at a reached object.
   struct WeakSlot {
     void** slot;
     uint32_t holder;  // kNone: a weak root, labelled by `label`
     uint32_t label;
+    const char* what;  // "a weak reference to" or "an ephemeron key"
   };
 
   class TracingVisitor final : public Visitor {
@@ -68,7 +71,7 @@ class IndependentVerifier {
     void VisitSlot(void** slot) override { owner_.Reach(*slot, nullptr); }
     void VisitNamedSlot(void** slot, const char* field) override { owner_.Reach(*slot, field); }
     void VisitWeakSlot(void** slot) override {
-      owner_.weak_.push_back({slot, owner_.holder_, owner_.label_});
+      owner_.weak_.push_back({slot, owner_.holder_, owner_.label_, "a weak reference to"});
     }
     void VisitEphemeron(void** key_slot, void** value_slot) override;
     void VisitWeakCallback(WeakCallback, void*) override {}
@@ -92,11 +95,6 @@ class IndependentVerifier {
   std::vector<uint32_t> queue_;  // breadth-first: paths come out shortest
   absl::flat_hash_map<uint32_t, std::vector<Waiting>> waiting_;  // by key index
   std::vector<WeakSlot> weak_;
-  struct KeySlot {
-    void** slot;
-    uint32_t holder;
-  };
-  std::vector<KeySlot> keys_;  // ephemeron keys, checked like weak slots
   uint32_t holder_ = kNone;  // the object being traced, kNone for roots
   uint32_t label_ = kNone;   // the root group being visited
   TracingVisitor visitor_;

@@ -792,6 +792,8 @@ class Program final : private CollectionHook {
   void DoSetWeak();
   void DoLoadWeak();
   void DoEscape();
+  template <typename Handles>
+  void SetRootSlot(Handles& handles, std::array<int, kPersistentSlots>& nodes);
   void DoPersistentSet();
   void DoPersistentLoad();
   void DoWeakPersistentSet();
@@ -1806,18 +1808,22 @@ void Program::DoEscape() {
   s.escaped = true;
 }
 
-void Program::DoPersistentSet() {
+// Points a Persistent or WeakPersistent slot at a node the input picks, or clears it.
+template <typename Handles>
+void Program::SetRootSlot(Handles& handles, std::array<int, kPersistentSlots>& nodes) {
   const uint8_t slot_byte = in_.Byte(), t = in_.Byte();
   if (in_.exhausted()) return;
   const int slot = slot_byte % kPersistentSlots;
   const int target = PickOrNull(t);
   if (target < 0) {
-    persistents_[slot].Reset();
+    handles[slot].Reset();
   } else {
-    persistents_[slot].Set(*heap_, Any(Ptr(target)));
+    handles[slot].Set(*heap_, Any(Ptr(target)));
   }
-  persistent_nodes_[slot] = target;
+  nodes[slot] = target;
 }
+
+void Program::DoPersistentSet() { SetRootSlot(persistents_, persistent_nodes_); }
 
 void Program::DoPersistentLoad() {
   const uint8_t slot_byte = in_.Byte();
@@ -1831,18 +1837,7 @@ void Program::DoPersistentLoad() {
   if (n >= 0 && CanPush()) PushLocal(AnyLocal(*heap_, got), n);
 }
 
-void Program::DoWeakPersistentSet() {
-  const uint8_t slot_byte = in_.Byte(), t = in_.Byte();
-  if (in_.exhausted()) return;
-  const int slot = slot_byte % kPersistentSlots;
-  const int target = PickOrNull(t);
-  if (target < 0) {
-    weak_persistents_[slot].Reset();
-  } else {
-    weak_persistents_[slot].Set(*heap_, Any(Ptr(target)));
-  }
-  weak_persistent_nodes_[slot] = target;
-}
+void Program::DoWeakPersistentSet() { SetRootSlot(weak_persistents_, weak_persistent_nodes_); }
 
 void Program::DoWeakPersistentLoad() {
   const uint8_t slot_byte = in_.Byte(), keep = in_.Byte();
