@@ -42,7 +42,16 @@ fi
 # One output base per checkout, as Bazel keys its own by the workspace's path.
 output_base="${GCLAB_FUZZ_OUTPUT_BASE:-$HOME/.cache/gclab-fuzz-bazel/$(pwd | md5sum | cut -c1-12)}"
 lock="${GCLAB_BAZEL_LOCK:-/tmp/gclab-bazel.lock}"
-fuzz_bazel() { flock "$lock" bazel --output_base="$output_base" "$@"; }
+# -o: the Bazel server that the first command starts must not inherit the lock's file
+# descriptor, or it would hold the lock for as long as it lives and every later command
+# here would wait for it forever. -w: a lock held by something else for half an hour is
+# reported, not waited on.
+fuzz_bazel() {
+  flock -o -w 1800 -E 75 "$lock" bazel --output_base="$output_base" "$@"
+  local rc=$?
+  ((rc == 75)) && echo "gclab: gave up after waiting 30 min for $lock" >&2
+  return $rc
+}
 
 fuzz_bazel build --config=fuzz //tests/fuzz:heap_fuzzer 2>&1 |
   grep -v -E '^(Loading|Analyzing|INFO: (From|Analyzed|Found))'
@@ -64,7 +73,8 @@ started=$SECONDS
 
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-"$binary" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=6144 \
+timeout -k 30 $((seconds + 300)) \
+  "$binary" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=6144 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/fuzz.log" 2>&1
 status=$?
 # libFuzzer's last words, without its recommended dictionary.
