@@ -1,29 +1,34 @@
 // gclab: fault injection, a test hook that makes gclab's requests for memory fail.
 //
-// Every request gclab makes to the operating system for memory is counted, in order,
-// process-wide, and a test can make the Nth one fail as the OS would (ENOMEM), to check
-// that each failure surfaces as an absl::Status or the heap's out-of-memory handler and
-// leaves the heap consistent (tests/fault_injection_test.cc walks every request of a
-// workload). The requests counted, and what a user sees when each fails
-// (gc/DESIGN.md [fault]):
-//   - a heap's reservations (its spaces and mark bitmaps): Heap::Create returns
-//     ResourceExhausted;
-//   - a large object's mapping: TryNew returns ResourceExhausted after a full
-//     collection, New calls the out-of-memory handler;
-//   - a mark-sweep page coming into use (first touch of a fresh or returned page): the
-//     allocation collects and retries, then fails like a large object;
-//   - a linear memory's reservation or its commit on Create and Grow: their status,
-//     ResourceExhausted (Create collects and retries a failed reservation first).
-// Not counted yet: memory gclab takes from malloc for its side tables (worklists,
-// ephemeron and weak-slot tables, handle blocks, weak tables' entries), whose failure
-// is std::bad_alloc today.
+// Every request gclab makes for memory, to the operating system or to malloc for its
+// own side tables, is counted, in order, process-wide, and a test can make the Nth one
+// fail as the OS or malloc would, to check that each failure surfaces as an
+// absl::Status or the heap's out-of-memory handler, or is absorbed, and leaves the heap
+// consistent (tests/fault_injection_test.cc walks every request of a workload). What a
+// user sees when each fails is in gc/DESIGN.md [fault]; in short:
+//   - a heap's reservations: Heap::Create returns ResourceExhausted;
+//   - memory for an allocation (a large object's mapping, a mark-sweep page coming
+//     into use, the large-object index): the allocation collects and retries, then
+//     TryNew returns ResourceExhausted and New calls the out-of-memory handler;
+//   - a block of handles, a KeepDuringJob entry, a collection hook's registration:
+//     the out-of-memory handler;
+//   - a WeakMap or WeakSet entry: Set/Add return ResourceExhausted, the table
+//     unchanged;
+//   - a linear memory's reservation or commit: its status, ResourceExhausted;
+//   - a side table a collection fills (the marking worklist, weak slots, ephemerons,
+//     weak callbacks, reached keys, the list of objects to destroy): nothing; the
+//     collection takes a slower path that needs no memory (HeapStatistics::
+//     side_table_fallbacks counts them), and its result is the same.
+// Not counted yet: the finalization queue's and schedulers' tables, registries' chunks
+// and token index, and linear-memory instances' lists (std::bad_alloc today).
 //
 //   gclab::FaultInjection::FailNth(3);   // the third request from now fails, once
+//   gclab::FaultInjection::FailFrom(1);  // or: every request fails from now on
 //   ... run the workload ...
 //   gclab::FaultInjection::Reset();      // nothing fails; counting starts again
 //
 // Not for production: the hook costs one relaxed atomic increment per request, which
-// are all on slow paths already (system calls or page faults).
+// are all on slow paths already (system calls, page faults, or a side table growing).
 #ifndef GCLAB_GC_FAULT_INJECTION_H_
 #define GCLAB_GC_FAULT_INJECTION_H_
 
@@ -36,17 +41,24 @@ class FaultInjection {
   // The `n`th request counted from now (1 for the next) fails, once. 0: none fails.
   // Resets the counters.
   static void FailNth(uint64_t n);
+  // The `n`th request counted from now and every one after it fail, until the next
+  // FailNth or Reset: memory exhausted. Resets the counters.
+  static void FailFrom(uint64_t n);
   // Nothing fails; the counters start again from zero.
   static void Reset() { FailNth(0); }
   // Requests counted since the last FailNth or Reset, and how many of them failed.
   static uint64_t requests();
   static uint64_t failures();
+  // What the last injected failure refused ("mark-sweep page", "marking worklist",
+  // ...), or "" if none was injected since the last FailNth or Reset.
+  static const char* last_failed_request();
 };
 
 namespace internal {
-// Counts one request for memory from the OS; false when the test hook says it fails
-// (the caller then fails as it would on ENOMEM).
-bool AllowMemoryRequest();
+// Counts one request for memory; false when the test hook says it fails (the caller
+// then fails as it would on ENOMEM or a null malloc). `what` names the request for
+// FaultInjection::last_failed_request (a string literal).
+bool AllowMemoryRequest(const char* what);
 }  // namespace internal
 
 }  // namespace gclab

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "gc/internal/heap_impl.h"
@@ -284,7 +285,14 @@ void HeapImpl::Keep(void* object) {
   GCLAB_CHECK(!in_collection_, "KeepDuringJob during a collection");
   GCLAB_DCHECK(collector_->Contains(object),
                "KeepDuringJob(%p): not a live object of this heap", object);
-  kept_.push_back(object);
+  if (!TryPushBack(kept_, object)) SideTableExhausted("a KeepDuringJob entry", sizeof(void*));
+}
+
+void HeapImpl::SideTableExhausted(const char* what, size_t bytes) {
+  const absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
+      "gclab: out of memory: cannot allocate %d bytes for %s (malloc refused them)", bytes, what));
+  if (oom_handler_) oom_handler_(status);
+  Fatal(__FILE__, __LINE__, "%s", std::string(status.message()).c_str());
 }
 
 void HeapImpl::Collect(CollectionReason reason) {
@@ -303,6 +311,7 @@ void HeapImpl::Collect(CollectionReason reason) {
   PhaseTimer timer(cycle.phases);
 
   timer.Start(Phase::kPrepare);
+  const size_t fallbacks_before = collector_->side_table_fallbacks();
   collector_->ResetWeakState();
   collector_->Prepare();
 
@@ -371,7 +380,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   }
   if (stress_.verify) {
     timer.Start(Phase::kVerify);
-    size_t reached = VerifyIndependently(cycle.number, recorder.marked());
+    size_t reached = VerifyIndependently(
+        cycle.number, recorder.marked(), collector_->side_table_fallbacks() != fallbacks_before);
     GCLAB_CHECK(reached == cycle.live_objects,
                 "independent verifier: reached %zu objects after collection %llu, the "
                 "collector counted %zu live",
@@ -387,8 +397,13 @@ void HeapImpl::Collect(CollectionReason reason) {
   in_collection_ = false;
 
   // AfterCollection may run user code (finalization callbacks) that adds or removes
-  // hooks, or collects again: iterate over a copy.
-  std::vector<CollectionHook*> hooks = hooks_;
+  // hooks, or collects again: iterate over a copy, on the stack unless there are many.
+  absl::InlinedVector<CollectionHook*, 16, SideTableAllocator<CollectionHook*>> hooks;
+  try {
+    hooks.assign(hooks_.begin(), hooks_.end());
+  } catch (const std::bad_alloc&) {
+    SideTableExhausted("the list of collection hooks to run", hooks_.size() * sizeof(void*));
+  }
   for (CollectionHook* hook : hooks) {
     if (std::find(hooks_.begin(), hooks_.end(), hook) != hooks_.end()) hook->AfterCollection();
   }
@@ -399,6 +414,7 @@ const HeapStatistics& HeapImpl::UpdatedStats() {
   stats_.bytes_allocated = heap_.alloc_.bytes_allocated;
   stats_.committed_bytes = collector_->committed_bytes();
   stats_.external_bytes = external_bytes_;
+  stats_.side_table_fallbacks = collector_->side_table_fallbacks();
   SamplePeakCommitted();
   return stats_;
 }
@@ -407,7 +423,9 @@ void HeapImpl::AddHook(CollectionHook* hook) {
   GCLAB_CHECK(!in_collection_, "a collection hook was added during a collection");
   GCLAB_CHECK(std::find(hooks_.begin(), hooks_.end(), hook) == hooks_.end(),
               "a collection hook was added twice");
-  hooks_.push_back(hook);
+  if (!TryPushBack(hooks_, hook)) {
+    SideTableExhausted("a collection hook's registration", sizeof(hook));
+  }
 }
 
 HeapAttachment* HeapImpl::attachment(const void* key) const {
@@ -420,6 +438,9 @@ HeapAttachment* HeapImpl::attachment(const void* key) const {
 void HeapImpl::set_attachment(const void* key, std::unique_ptr<HeapAttachment> value) {
   GCLAB_CHECK(attachment(key) == nullptr, "a heap attachment was set twice under one key");
   GCLAB_CHECK(value != nullptr, "a heap attachment must not be null");
+  if (!TryGrow(attachments_, 4)) {
+    SideTableExhausted("a heap attachment's registration", sizeof(attachments_[0]));
+  }
   attachments_.emplace_back(key, std::move(value));
 }
 
@@ -488,8 +509,10 @@ size_t HeapImpl::Verify() {
   return objects;
 }
 
-size_t HeapImpl::VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked) {
+size_t HeapImpl::VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
+                                     bool weak_may_be_strong) {
   IndependentVerifier verifier(*collector_, cycle);
+  verifier.set_weak_may_be_strong(weak_may_be_strong);
   // Objects a hook marked during the cycle (a finalization hook keeping held state it
   // does not otherwise trace): the collector kept them for that reason. They were
   // recorded at their address after marking, which is where they are now.
@@ -566,6 +589,11 @@ Heap::~Heap() {
       if (type->finalize != nullptr) type->finalize(header->payload());
     });
   }
+}
+
+void Heap::HandleBlockExhausted() {
+  impl_->SideTableExhausted("a block of Local handles",
+                            internal::HandleArea::kBlockSlots * sizeof(void*));
 }
 
 internal::ObjectHeader* Heap::AllocateSlow(size_t cell_size, bool abort_on_oom) {

@@ -289,8 +289,12 @@ class Heap {
   GCLAB_INLINE void** PushHandle(void* object) {
     GCLAB_CHECK(handles_.scope_depth() > 0,
                 "a Local handle was created with no HandleScope open on its heap");
-    return handles_.Push(object);
+    void** slot = handles_.Push(object);
+    if (__builtin_expect(slot == nullptr, 0)) HandleBlockExhausted();
+    return slot;
   }
+  // No memory for a block of handles: the out-of-memory handler ([fault]).
+  [[noreturn]] void HandleBlockExhausted();
   void RegisterFinalizable(void* payload);
   [[noreturn]] void StaleObject(const void* object, const char* what) const;
   bool IsOldAddress(const void* object) const;

@@ -89,6 +89,11 @@ struct HeapStatistics {
   size_t peak_external_bytes = 0;
   uint64_t external_memory_collections = 0;  // started because external memory grew
   uint64_t stress_collections = 0;           // started by a stress mode
+  // Times a collection's side table (worklist, weak slots, ephemerons, weak callbacks,
+  // lists of pages or of objects to destroy) found no memory and the collector took a
+  // path that needs none (gc/DESIGN.md [fault]). The results are the same; the time
+  // and, for weak references traced as strong, the survivors of that cycle may not be.
+  uint64_t side_table_fallbacks = 0;
   absl::Duration total_pause;
   absl::Duration max_pause;
   PhaseTimes total_phases;

@@ -56,7 +56,7 @@ TEST(EntryTableTest, AddFindRemoveAgainstAModel) {
       case 0:
       case 1: {
         const int value = static_cast<int>(rng() % 1000);
-        table.FindOrAdd(key).value = value;
+        table.TryFindOrAdd(key)->value = value;
         model[key] = value;
         break;
       }
@@ -83,12 +83,12 @@ TEST(EntryTableTest, CompactAfterKeysMoveAndDie) {
     EntryTable<Entry> table;
     std::unordered_map<void*, int> model;
     for (int i = 0; i < n; ++i) {
-      table.FindOrAdd(Address(0, i)).value = i;
+      table.TryFindOrAdd(Address(0, i))->value = i;
       model[Address(0, i)] = i;
     }
     ExpectSame(table, model);
     // A moving collection: every key gets a new address, every third key dies.
-    std::vector<Entry>& entries = const_cast<std::vector<Entry>&>(table.entries());
+    auto& entries = const_cast<gclab::internal::SideVector<Entry>&>(table.entries());
     model.clear();
     for (Entry& e : entries) {
       const auto i = static_cast<uint64_t>(e.value);
@@ -104,7 +104,7 @@ TEST(EntryTableTest, CompactAfterKeysMoveAndDie) {
     // The old addresses are gone.
     for (int i = 0; i < n; ++i) EXPECT_EQ(table.Find(Address(0, i)), nullptr);
     // Still a working table.
-    table.FindOrAdd(Address(2, 1)).value = -1;
+    table.TryFindOrAdd(Address(2, 1))->value = -1;
     model[Address(2, 1)] = -1;
     ASSERT_TRUE(table.Remove(Address(1, n - 1)));
     model.erase(Address(1, n - 1));
@@ -115,7 +115,7 @@ TEST(EntryTableTest, CompactAfterKeysMoveAndDie) {
     EXPECT_EQ(table.size(), 0u);
     EXPECT_EQ(table.index_capacity(), 0u);
     EXPECT_EQ(table.Find(Address(2, 1)), nullptr);
-    table.FindOrAdd(Address(2, 2)).value = 5;
+    table.TryFindOrAdd(Address(2, 2))->value = 5;
     ASSERT_NE(table.Find(Address(2, 2)), nullptr);
     EXPECT_EQ(table.Find(Address(2, 2))->value, 5);
   }
@@ -127,7 +127,7 @@ TEST(EntryTableTest, KeysThatCollideInTheirTopBitsStayApart) {
   std::unordered_map<void*, int> model;
   for (int i = 0; i < 2000; ++i) {
     void* key = reinterpret_cast<void*>((uint64_t{1} << 40) * (i + 1));
-    table.FindOrAdd(key).value = i;
+    table.TryFindOrAdd(key)->value = i;
     model[key] = i;
   }
   ExpectSame(table, model);

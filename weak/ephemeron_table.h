@@ -23,7 +23,8 @@
 // the heap, and do not count toward the heap limit.
 //
 // Errors: Set with a null key, or with a key or value that is not a live object of the
-// table's heap, is InvalidArgument and changes nothing. Set, Add and Delete called
+// table's heap, is InvalidArgument and changes nothing; Set or Add that finds no
+// memory for the entry is ResourceExhausted and changes nothing. Set, Add and Delete called
 // through a stale raw pointer to a table that moved (`map->Set(k, heap.New<V>())`
 // under a moving collector, where C++ may read `map` before the allocation) stop with
 // a message instead of changing the old copy. Get/Has/Delete with a key from
@@ -54,6 +55,12 @@ inline absl::Status CheckTableArgument(Heap& heap, const void* object, const cha
         "gclab: table %s %p is not a live object of the table's heap", what, object));
   }
   return absl::OkStatus();
+}
+
+// No memory for one more entry (gc/DESIGN.md [fault]); the table is unchanged.
+inline absl::Status TableFull(const char* operation) {
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "gclab: %s: out of memory: cannot grow the table's entries or index", operation));
 }
 
 // Lookups with another heap's key are a bug (the answer would silently be "absent").
@@ -89,7 +96,9 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
         return s;
       }
     }
-    table_.FindOrAdd(key).value = value;
+    Entry* entry = table_.TryFindOrAdd(key);
+    if (entry == nullptr) return weak_internal::TableFull("WeakMap::Set");
+    entry->value = value;
     return absl::OkStatus();
   }
   // Removes the entry for `key`; true if there was one.
@@ -128,7 +137,7 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
   absl::Status Add(K* key) {
     heap_->CheckNotStale(this, "WeakSet::Add");
     if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
-    table_.FindOrAdd(key);
+    if (table_.TryFindOrAdd(key) == nullptr) return weak_internal::TableFull("WeakSet::Add");
     return absl::OkStatus();
   }
   bool Has(const K* key) const {

@@ -9,13 +9,17 @@
 // keeps the chunks that the filling since the last clear() used and frees the rest:
 // a heap whose cycles keep the same shape reuses warm memory, and one whose tables
 // shrank gives the memory back one cycle later.
+//
+// Chunks are side-table memory (internal/side_table.h): TryPushBack returns false, and
+// changes nothing, when no memory is left for a new chunk; the collector then takes a
+// path that needs none (gc/DESIGN.md [fault]).
 #ifndef GCLAB_GC_INTERNAL_CHUNKED_VECTOR_H_
 #define GCLAB_GC_INTERNAL_CHUNKED_VECTOR_H_
 
 #include <cstddef>
-#include <memory>
 #include <type_traits>
-#include <vector>
+
+#include "gc/internal/side_table.h"
 
 namespace gclab::internal {
 
@@ -38,16 +42,22 @@ class ChunkedVector {
   ChunkedVector() = default;
   ChunkedVector(const ChunkedVector&) = delete;
   ChunkedVector& operator=(const ChunkedVector&) = delete;
+  ~ChunkedVector() {
+    for (T* chunk : chunks_) FreeSideTable(chunk);
+  }
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   // Chunks held now (for tests and statistics).
   size_t chunk_count() const { return chunks_.size(); }
 
-  void push_back(const T& value) {
-    if (size_ == chunks_.size() * kPerChunk) AddChunk();
+  // Appends `value`; false, with nothing changed, when a new chunk was needed and no
+  // memory was left for it.
+  [[nodiscard]] bool TryPushBack(const T& value) {
+    if (size_ == chunks_.size() * kPerChunk && !AddChunk()) return false;
     chunks_[size_ / kPerChunk][size_ % kPerChunk] = value;
     ++size_;
+    return true;
   }
   T& operator[](size_t i) { return chunks_[i / kPerChunk][i % kPerChunk]; }
   const T& operator[](size_t i) const { return chunks_[i / kPerChunk][i % kPerChunk]; }
@@ -61,8 +71,9 @@ class ChunkedVector {
   // clear() needed, and frees the others.
   void clear() {
     size_t used = (high_water() + kPerChunk - 1) / kPerChunk;
+    for (size_t c = used; c < chunks_.size(); ++c) FreeSideTable(chunks_[c]);
     chunks_.resize(used);
-    chunks_.shrink_to_fit();
+    if (used == 0) SideVector<T*>().swap(chunks_);  // shrinking never allocates
     size_ = 0;
     high_water_ = 0;
   }
@@ -73,7 +84,7 @@ class ChunkedVector {
     size_t left = size_;
     for (size_t c = 0; left > 0; ++c) {
       const size_t n = left < kPerChunk ? left : kPerChunk;
-      T* chunk = chunks_[c].get();
+      T* chunk = chunks_[c];
       for (size_t i = 0; i < n; ++i) f(chunk[i]);
       left -= n;
     }
@@ -81,9 +92,15 @@ class ChunkedVector {
 
  private:
   size_t high_water() const { return size_ > high_water_ ? size_ : high_water_; }
-  void AddChunk() { chunks_.push_back(std::make_unique_for_overwrite<T[]>(kPerChunk)); }
+  bool AddChunk() {
+    if (!TryGrow(chunks_, 4)) return false;
+    void* chunk = TryAllocateSideTable(kPerChunk * sizeof(T), "collector side table chunk");
+    if (chunk == nullptr) return false;
+    chunks_.push_back(static_cast<T*>(chunk));
+    return true;
+  }
 
-  std::vector<std::unique_ptr<T[]>> chunks_;
+  SideVector<T*> chunks_;
   size_t size_ = 0;
   size_t high_water_ = 0;  // largest size_ before a pop_back() since the last clear()
 };

@@ -25,6 +25,8 @@ void Collector::ResetWeakState() {
   pending_keys_.clear();
   reached_keys_.clear();
   unresolved_.clear();
+  weak_callbacks_lost_ = false;
+  reached_keys_lost_ = false;
   ephemerons_resolved_ = 0;
   ephemeron_passes_ = 0;
 }
@@ -37,10 +39,25 @@ void Collector::ResolveEphemeron(const Ephemeron& e) {
   ++ephemerons_resolved_;
 }
 
+void Collector::TraceWeakSlotStrongly(void** slot) {
+  // [fault] No memory to record the slot: its target is kept alive this cycle, as if
+  // the reference were strong. Every weak reference to it then sees it alive, so the
+  // weak semantics still hold (all cleared together, or none).
+  ++side_table_fallbacks_;
+  if (*slot != nullptr) marking_visitor().VisitSlot(slot);
+}
+
 void Collector::RecordEphemeron(void** key_slot, void** value_slot) {
   Ephemeron e{key_slot, value_slot};
+  // [fault] No memory to file it: the pair is kept whole this cycle, as two strong
+  // references (its key is then alive, so the ephemeron rule holds).
+  auto keep_both = [&] {
+    ++side_table_fallbacks_;
+    marking_visitor().VisitSlot(key_slot);
+    if (*value_slot != nullptr) marking_visitor().VisitSlot(value_slot);
+  };
   if (algorithm_ == EphemeronAlgorithm::kNaiveFixpoint) {
-    unresolved_.push_back(e);
+    if (!TryPushBack(unresolved_, e)) keep_both();
     return;
   }
   void* key = *key_slot;
@@ -61,25 +78,45 @@ void Collector::RecordEphemeron(void** key_slot, void** value_slot) {
     k = header->pending_key_index();
   } else {
     k = pending_keys_.size();
-    pending_keys_.push_back({header->word, kNoPending});
+    if (!pending_keys_.TryPushBack({header->word, kNoPending})) {
+      keep_both();
+      return;
+    }
     header->set_pending_key(k);
   }
   PendingKey& pending = pending_keys_[k];
-  pending_pool_.push_back({e, pending.head});
+  if (!pending_pool_.TryPushBack({e, pending.head})) {
+    keep_both();  // reaches the key, which puts its header word back
+    return;
+  }
   pending.head = index;
 }
 
 void Collector::ResolveReachedKeys() {
   // Resolving marks values, which may reach more keys: a queue, never recursion.
-  while (!reached_keys_.empty()) {
-    PendingKey& key = pending_keys_[reached_keys_.back()];
-    reached_keys_.pop_back();
+  auto resolve = [&](PendingKey& key) {
     uint32_t index = key.head;
     key.head = kNoPending;
     while (index != kNoPending) {
       const Pending p = pending_pool_[index];
       ResolveEphemeron(p.e);
       index = p.next;
+    }
+  };
+  for (;;) {
+    while (!reached_keys_.empty()) {
+      PendingKey& key = pending_keys_[reached_keys_.back()];
+      reached_keys_.pop_back();
+      resolve(key);
+    }
+    if (!reached_keys_lost_) return;
+    // [fault] A reached key found no room in the queue: every key still pending is
+    // looked at, and those now alive are resolved (their header words are already
+    // back). Linear in pending keys, and only after such a failure.
+    reached_keys_lost_ = false;
+    for (size_t k = 0; k < pending_keys_.size(); ++k) {
+      PendingKey& key = pending_keys_[k];
+      if (key.head != kNoPending && IsAlive(*pending_pool_[key.head].e.key_slot)) resolve(key);
     }
   }
 }
@@ -123,7 +160,30 @@ void Collector::ClearWeakReferences(CycleContext& context) {
     if (target == nullptr) return;
     *slot = SurvivorAddress(target);
   });
-  for (const auto& [callback, object] : weak_callbacks_) callback(context, object);
+  if (!weak_callbacks_lost_) {
+    for (const WeakCallbackRecord& r : weak_callbacks_) r.callback(context, r.object);
+    return;
+  }
+  // [fault] Some weak callback found no room in weak_callbacks_ during marking: every
+  // one is found again, by tracing each marked object once more with a visitor that
+  // only runs the callbacks it is shown. (Each marked object registered its callbacks
+  // when it was traced, so this finds exactly the recorded ones and the lost ones.)
+  class CallbackFinder final : public Visitor {
+   public:
+    explicit CallbackFinder(CycleContext& context) : context_(context) {}
+    void VisitSlot(void**) override {}
+    void VisitWeakSlot(void**) override {}
+    void VisitEphemeron(void**, void**) override {}
+    void VisitWeakCallback(WeakCallback callback, void* object) override {
+      callback(context_, object);
+    }
+
+   private:
+    CycleContext& context_;
+  };
+  CallbackFinder finder(context);
+  ForEachMarkedObject([&](ObjectHeader* header) { header->type()->trace(header->payload(), finder); });
+  weak_callbacks_lost_ = false;
 }
 
 }  // namespace gclab::internal

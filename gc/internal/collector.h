@@ -39,6 +39,7 @@
 #include "gc/internal/allocation_state.h"
 #include "gc/internal/chunked_vector.h"
 #include "gc/internal/large_object_space.h"
+#include "gc/internal/side_table.h"
 #include "gc/visitor.h"
 
 namespace gclab::internal {
@@ -90,6 +91,10 @@ class Collector {
   // Every allocated object with its cell size (outside a cycle; after a Sweep: every
   // live object).
   virtual void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) = 0;
+  // Every object the cycle's marking reached (copied), at its current address: valid
+  // from the end of marking to Sweep. A slow walk, for the weak-callback fallback
+  // ([fault]).
+  virtual void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) = 0;
   // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
 
@@ -111,9 +116,18 @@ class Collector {
   void set_zap_freed(bool zap) { zap_freed_ = zap; }
   // Prepare phase.
   void ResetWeakState();
-  void RecordWeakSlot(void** slot) { weak_slots_.push_back(slot); }
+  // Each Record* falls back, when its side table finds no memory (gc/DESIGN.md
+  // [fault]), to a path that needs none: a weak slot or an ephemeron is traced as
+  // strong for this cycle, and a weak callback is found again after marking by
+  // re-tracing the marked objects.
+  void RecordWeakSlot(void** slot) {
+    if (__builtin_expect(!weak_slots_.TryPushBack(slot), 0)) TraceWeakSlotStrongly(slot);
+  }
   void RecordWeakCallback(WeakCallback callback, void* object) {
-    weak_callbacks_.push_back({callback, object});
+    if (__builtin_expect(!TryPushBack(weak_callbacks_, {callback, object}), 0)) {
+      weak_callbacks_lost_ = true;
+      ++side_table_fallbacks_;
+    }
   }
   void RecordEphemeron(void** key_slot, void** value_slot);
   // Weak phase, naive algorithm: one pass over the unresolved ephemerons; true if it
@@ -124,6 +138,9 @@ class Collector {
   void ClearWeakReferences(CycleContext& context);
   size_t ephemerons_resolved() const { return ephemerons_resolved_; }
   size_t ephemeron_passes() const { return ephemeron_passes_; }
+  // Times a side table found no memory and the collector took its fallback path, in
+  // the life of the heap (HeapStatistics::side_table_fallbacks).
+  size_t side_table_fallbacks() const { return side_table_fallbacks_; }
 
  protected:
   // The object of `header`, a pending key (is_pending_key()), has been reached: its
@@ -131,9 +148,13 @@ class Collector {
   void NoteKeyReached(ObjectHeader* header) {
     const size_t key = header->pending_key_index();
     header->word = pending_keys_[key].word;
-    reached_keys_.push_back(static_cast<uint32_t>(key));
+    if (__builtin_expect(!TryPushBack(reached_keys_, static_cast<uint32_t>(key)), 0)) {
+      // No memory to queue it: ResolveReachedKeys looks through every pending key.
+      reached_keys_lost_ = true;
+      ++side_table_fallbacks_;
+    }
   }
-  bool has_reached_keys() const { return !reached_keys_.empty(); }
+  bool has_reached_keys() const { return !reached_keys_.empty() || reached_keys_lost_; }
   // Marks the values of the keys noted since the last call. Called from Drain loops.
   void ResolveReachedKeys();
 
@@ -146,6 +167,7 @@ class Collector {
   AllocationState& alloc_;
   LargeObjectSpace large_;
   bool zap_freed_ = false;
+  size_t side_table_fallbacks_ = 0;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;
 
@@ -168,8 +190,14 @@ class Collector {
     uintptr_t word;  // the header's word, put back when the key is reached or dies
     uint32_t head;   // index in pending_pool_, or kNoPending once resolved
   };
+  struct WeakCallbackRecord {
+    WeakCallback callback;
+    void* object;
+  };
   static constexpr uint32_t kNoPending = ~uint32_t{0};
   void ResolveEphemeron(const Ephemeron& e);
+  void TraceWeakSlotStrongly(void** slot);
+  void ResolveLostReachedKeys();
 
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
   // Whether the key slots of resolved ephemerons need updating to the key's new
@@ -177,13 +205,18 @@ class Collector {
   // by ResetWeakState.
   bool update_resolved_keys_ = true;
   ChunkedVector<void**> weak_slots_;
-  std::vector<std::pair<WeakCallback, void*>> weak_callbacks_;
+  SideVector<WeakCallbackRecord> weak_callbacks_;
+  // Set when a weak callback could not be recorded: ClearWeakReferences then finds
+  // every callback again by re-tracing the marked objects.
+  bool weak_callbacks_lost_ = false;
   // Indexed: unresolved ephemerons in one pool, chained per key, and their keys.
   ChunkedVector<Pending> pending_pool_;
   ChunkedVector<PendingKey> pending_keys_;
-  std::vector<uint32_t> reached_keys_;  // indices in pending_keys_
+  SideVector<uint32_t> reached_keys_;  // indices in pending_keys_
+  // Set when a reached key could not be queued in reached_keys_.
+  bool reached_keys_lost_ = false;
   // Naive: every unresolved ephemeron, in discovery order.
-  std::vector<Ephemeron> unresolved_;
+  SideVector<Ephemeron> unresolved_;
   size_t ephemerons_resolved_ = 0;
   size_t ephemeron_passes_ = 0;
 };

@@ -8,10 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <vector>
-
 #include "gc/internal/check.h"
+#include "gc/internal/side_table.h"
 
 namespace gclab::internal {
 
@@ -29,8 +27,17 @@ class HandleArea {
     void** limit;
   };
 
+  HandleArea() = default;
+  HandleArea(const HandleArea&) = delete;
+  HandleArea& operator=(const HandleArea&) = delete;
+  ~HandleArea() {
+    for (Block* b : blocks_) FreeSideTable(b);
+  }
+
+  // The slot now holding `value`, or null when a new block was needed and no memory
+  // was left for it (side-table memory, internal/side_table.h); nothing changes then.
   GCLAB_INLINE void** Push(void* value) {
-    if (__builtin_expect(top_ == limit_, 0)) NextBlock();
+    if (__builtin_expect(top_ == limit_, 0) && !NextBlock()) return nullptr;
     *top_ = value;
     return top_++;
   }
@@ -86,15 +93,21 @@ class HandleArea {
     void* slots[kBlockSlots];
   };
 
-  void NextBlock() {
+  bool NextBlock() {
     size_t next = top_ == nullptr ? 0 : block_ + 1;
-    if (next == blocks_.size()) blocks_.push_back(std::make_unique<Block>());
+    if (next == blocks_.size()) {
+      if (!TryGrow(blocks_, 4)) return false;
+      void* block = TryAllocateSideTable(sizeof(Block), "handle block");
+      if (block == nullptr) return false;
+      blocks_.push_back(static_cast<Block*>(block));
+    }
     block_ = next;
     top_ = blocks_[next]->slots;
     limit_ = top_ + kBlockSlots;
+    return true;
   }
 
-  std::vector<std::unique_ptr<Block>> blocks_;
+  SideVector<Block*> blocks_;
   size_t block_ = 0;
   void** top_ = nullptr;
   void** limit_ = nullptr;

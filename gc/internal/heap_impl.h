@@ -44,6 +44,10 @@ class HeapImpl {
     oom_handler_ = std::move(handler);
   }
   absl::Status OutOfMemoryStatus(size_t cell_size) const;
+  // No memory for a side table an API call needed (gc/DESIGN.md [fault]): calls the
+  // out-of-memory handler with ResourceExhausted naming `what`, then stops the
+  // program if the handler returned.
+  [[noreturn]] void SideTableExhausted(const char* what, size_t bytes);
 
   absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
 
@@ -54,7 +58,9 @@ class HeapImpl {
   // and compares with what the collector kept; stops with a message on a difference.
   // Returns the number of objects reached.
   // `hook_marked`: what hooks marked during the cycle (also roots of the cycle).
-  size_t VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked);
+  // `weak_may_be_strong`: a side table of the cycle fell back ([fault]).
+  size_t VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
+                             bool weak_may_be_strong);
 
  private:
   uint64_t allocated_since_collection() const {
@@ -78,9 +84,11 @@ class HeapImpl {
   Heap& heap_;
   HeapOptions options_;
   std::unique_ptr<Collector> collector_;
-  std::vector<CollectionHook*> hooks_;
-  std::vector<std::pair<const void*, std::unique_ptr<HeapAttachment>>> attachments_;
-  std::vector<void*> kept_;  // KeepDuringJob roots
+  // Side-table memory (internal/side_table.h), grown only by API calls, which call
+  // SideTableExhausted when it fails.
+  SideVector<CollectionHook*> hooks_;
+  SideVector<std::pair<const void*, std::unique_ptr<HeapAttachment>>> attachments_;
+  SideVector<void*> kept_;  // KeepDuringJob roots
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;

@@ -98,20 +98,37 @@ size_t IndependentVerifier::Run() {
   // Breadth-first over the queue; an object reached as an ephemeron key releases the
   // values waiting on it, read through the queue as well (nothing recurses).
   size_t reached = 0;
-  for (size_t next = 0; next < queue_.size(); ++next) {
-    const uint32_t index = queue_[next];
-    ++reached;
-    if (auto it = waiting_.find(index); it != waiting_.end()) {
-      std::vector<Waiting> values = std::move(it->second);
-      waiting_.erase(it);
-      for (const Waiting& w : values) {
-        holder_ = w.holder;
-        Reach(*w.value_slot, "(ephemeron value)");
+  size_t next = 0;
+  auto walk = [&] {
+    for (; next < queue_.size(); ++next) {
+      const uint32_t index = queue_[next];
+      ++reached;
+      if (auto it = waiting_.find(index); it != waiting_.end()) {
+        std::vector<Waiting> values = std::move(it->second);
+        waiting_.erase(it);
+        for (const Waiting& w : values) {
+          holder_ = w.holder;
+          Reach(*w.value_slot, "(ephemeron value)");
+        }
       }
+      holder_ = index;
+      const ObjectHeader* header = objects_[index].header;
+      header->type()->trace(header->payload(), visitor_);
     }
-    holder_ = index;
-    const ObjectHeader* header = objects_[index].header;
-    header->type()->trace(header->payload(), visitor_);
+  };
+  walk();
+  if (weak_may_be_strong_) {
+    // The kept targets of weak references and ephemeron keys count as reached, with
+    // what they reach (weak_ grows as the walk goes on).
+    for (size_t w = 0; w < weak_.size(); ++w) {
+      const WeakSlot slot = weak_[w];
+      const uint32_t index = *slot.slot == nullptr ? kNone : IndexOf(*slot.slot);
+      if (index == kNone || objects_[index].reached) continue;
+      holder_ = slot.holder;
+      label_ = slot.label;
+      Reach(*slot.slot, "(weak, kept as strong after a side-table fallback)");
+      walk();
+    }
   }
   holder_ = kNone;
   label_ = kNone;

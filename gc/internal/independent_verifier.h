@@ -11,7 +11,10 @@
 //   - every kept object must be reached (else: the collector kept garbage, or the
 //     re-trace and the collector disagree about what is a root);
 //   - every weak reference and every ephemeron key still set must be reached (else:
-//     the collector failed to clear a reference to a dead object).
+//     the collector failed to clear a reference to a dead object). After a cycle in
+//     which a side table found no memory, a collector may have kept some weak targets
+//     as if strong ([fault]): then kept targets of weak references are reached too,
+//     and traced, before the comparison.
 // A difference stops the program with a message naming the object, its type and the
 // path from a root. It costs a hash lookup per reference: for stress runs
 // (StressOptions::verify), not for production.
@@ -40,11 +43,16 @@ class IndependentVerifier {
   // A weak root (a WeakPersistent): must be null or reached.
   void WeakRoot(void** slot, std::string label);
 
+  // The collector may have traced weak references and ephemerons as strong in this
+  // cycle (a side-table fallback, gc/DESIGN.md [fault]).
+  void set_weak_may_be_strong(bool may) { weak_may_be_strong_ = may; }
+
   // Traces from the roots given, then compares. Returns the number of objects reached.
   size_t Run();
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};
+  bool weak_may_be_strong_ = false;
   struct Object {
     const ObjectHeader* header;
     uint32_t parent = kNone;       // the object whose field reached this one first

@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <functional>
 
-#include "absl/container/flat_hash_set.h"
 #include "gc/internal/object_header.h"
+#include "gc/internal/pointer_set.h"
 
 namespace gclab::internal {
 
@@ -35,40 +35,55 @@ class LargeObjectSpace {
   LargeObjectSpace& operator=(const LargeObjectSpace&) = delete;
   ~LargeObjectSpace();
 
-  // A cell of `cell_size` bytes, or null when the OS refuses the mapping.
+  // A cell of `cell_size` bytes, or null when the OS refuses the mapping or no memory
+  // is left to index it.
   ObjectHeader* Allocate(size_t cell_size);
 
   bool Contains(const void* payload) const {
     return objects_.contains(ObjectHeader::FromPayload(payload));
   }
 
-  static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> 1; }
-  static bool IsMarked(const ObjectHeader* header) { return *Prefix(header) & 1; }
+  // The prefix word before the header: cell size << 2 | overflowed << 1 | marked.
+  static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> 2; }
+  static bool IsMarked(const ObjectHeader* header) { return *Prefix(header) & kMarkedBit; }
   // Sets the mark; true if it was clear (the caller then traces the object).
   static bool Mark(ObjectHeader* header) {
     uint64_t& prefix = *Prefix(header);
-    if (prefix & 1) return false;
-    prefix |= 1;
+    if (prefix & kMarkedBit) return false;
+    prefix |= kMarkedBit;
     return true;
+  }
+  // [fault] A marked object that its collector's worklist had no room for: flagged
+  // here, and handed to f(header) by TakeOverflowed, which clears the flag first.
+  static void SetOverflowed(ObjectHeader* header) { *Prefix(header) |= kOverflowedBit; }
+  template <typename F>
+  void TakeOverflowed(F&& f) {
+    objects_.ForEach([&](ObjectHeader* h) {
+      if ((*Prefix(h) & kOverflowedBit) == 0) return;
+      *Prefix(h) &= ~kOverflowedBit;
+      f(h);
+    });
   }
 
   // Destroys and unmaps unmarked objects; clears the marks of the rest.
   SweepResult Sweep();
 
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) const {
-    for (ObjectHeader* h : objects_) f(h, CellSize(h));
+    objects_.ForEach([&](ObjectHeader* h) { f(h, CellSize(h)); });
   }
 
   size_t committed_bytes() const { return committed_; }
   size_t object_count() const { return objects_.size(); }
 
  private:
+  static constexpr uint64_t kMarkedBit = 1;
+  static constexpr uint64_t kOverflowedBit = 2;
   static uint64_t* Prefix(const ObjectHeader* header) {
     return reinterpret_cast<uint64_t*>(const_cast<ObjectHeader*>(header)) - 1;
   }
   static size_t MappedSize(const ObjectHeader* header);
 
-  absl::flat_hash_set<ObjectHeader*> objects_;
+  PointerSet<ObjectHeader> objects_;
   size_t committed_ = 0;
 };
 

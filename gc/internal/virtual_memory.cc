@@ -20,7 +20,7 @@ absl::StatusOr<VirtualMemory> VirtualMemory::Reserve(size_t size, size_t alignme
   size_t mapping_size = size + alignment - kOsPageSize;
   void* p = MAP_FAILED;
   errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
-  if (AllowMemoryRequest()) {
+  if (AllowMemoryRequest("address-space reservation")) {
     p = mmap(nullptr, mapping_size, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   }

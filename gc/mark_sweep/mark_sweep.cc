@@ -30,8 +30,14 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   if (!bitmap.ok()) return bitmap.status();
   mark_bitmap_memory_ = std::move(*bitmap);
   mark_bits_ = reinterpret_cast<uint64_t*>(mark_bitmap_memory_.base());
+  auto overflow = VirtualMemory::Reserve(page_count * kBitmapWords * sizeof(uint64_t), kOsPageSize);
+  if (!overflow.ok()) return overflow.status();
+  overflow_bitmap_memory_ = std::move(*overflow);
+  overflow_bits_ = reinterpret_cast<uint64_t*>(overflow_bitmap_memory_.base());
   page_limit_ = page_count;
-  worklist_.reserve(1024);
+  if (!TryGrow(worklist_, 1024)) {
+    return absl::ResourceExhaustedError("gclab: cannot allocate the marking worklist");
+  }
   return absl::OkStatus();
 }
 
@@ -73,7 +79,7 @@ bool MarkSweepCollector::Refill(int size_class) {
     page.free_cells = 0;
     current = kNoPage;
   }
-  std::vector<size_t>& candidates = available_[size_class];
+  SideVector<size_t>& candidates = available_[size_class];
   while (!candidates.empty()) {
     size_t index = candidates.back();
     candidates.pop_back();
@@ -121,10 +127,13 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
   }
   // A page not committed now asks the OS for memory when first touched: the fault
   // injection hook may refuse it (gc/fault_injection.h), as an overcommitted OS would.
-  if ((pages_.size() < page_limit_ || !empty_pages_.empty()) && !AllowMemoryRequest()) {
+  if ((pages_.size() < page_limit_ || !empty_pages_.empty()) && !AllowMemoryRequest("mark-sweep page")) {
     return false;
   }
   if (pages_.size() < page_limit_) {
+    // Room for the page's entry, and for it in the pool, so that the sweep never
+    // needs memory to return it there ([fault]).
+    if (!TryGrow(pages_) || !TryReserve(empty_pages_, pages_.capacity())) return false;
     *index = pages_.size();
     pages_.emplace_back();
     return true;
@@ -174,7 +183,7 @@ void MarkSweepCollector::Prepare() {
     alloc_.free_lists[c] = nullptr;
     alloc_.class_top[c] = alloc_.class_end[c] = nullptr;
   }
-  for (std::vector<size_t>& list : available_) list.clear();
+  for (SideVector<size_t>& list : available_) list.clear();
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
     if (page.size_class < 0) continue;
@@ -227,7 +236,44 @@ void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
     if (!LargeObjectSpace::Mark(header)) return;
     owner_.CountMarked(LargeObjectSpace::CellSize(header));
   }
-  owner_.worklist_.push_back(header);
+  if (__builtin_expect(!TryPushBack(owner_.worklist_, header), 0)) owner_.NoteOverflow(header);
+}
+
+void MarkSweepCollector::NoteOverflow(ObjectHeader* header) {
+  ++side_table_fallbacks_;
+  overflowed_ = true;
+  if (!memory_.Contains(header)) {
+    LargeObjectSpace::SetOverflowed(header);
+    return;
+  }
+  const size_t offset = static_cast<size_t>(reinterpret_cast<char*>(header) - memory_.base());
+  const size_t granule = (offset % kPageSize) / kAllocationGranule;
+  OverflowBits(offset / kPageSize)[granule / 64] |= uint64_t{1} << (granule % 64);
+}
+
+void MarkSweepCollector::TraceOverflowed() {
+  // As Boehm's collector recovers from a mark-stack overflow, but exact: the overflow
+  // bitmap names the objects marked and never traced, so nothing is traced twice.
+  // Tracing them may overflow again, into bits this walk has passed: the caller
+  // repeats until none is left.
+  overflowed_ = false;
+  auto trace = [&](ObjectHeader* header) {
+    if (header->is_pending_key()) NoteKeyReached(header);  // restores the header
+    header->type()->trace(header->payload(), visitor_);
+  };
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (pages_[i].size_class < 0) continue;
+    uint64_t* bits = OverflowBits(i);
+    for (size_t w = 0; w < kBitmapWords; ++w) {
+      while (bits[w] != 0) {
+        const int b = __builtin_ctzll(bits[w]);
+        bits[w] &= bits[w] - 1;
+        const size_t granule = w * 64 + static_cast<size_t>(b);
+        trace(reinterpret_cast<ObjectHeader*>(PageStart(i) + granule * kAllocationGranule));
+      }
+    }
+  }
+  large_.TakeOverflowed(trace);
 }
 
 void MarkSweepCollector::Drain() {
@@ -255,7 +301,8 @@ void MarkSweepCollector::Drain() {
       header->type()->trace(header->payload(), visitor_);
     }
     ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
-  } while (!worklist_.empty());
+    if (worklist_.empty() && overflowed_) TraceOverflowed();
+  } while (!worklist_.empty() || overflowed_ || has_reached_keys());
 }
 
 SweepResult MarkSweepCollector::SweepPage(size_t index) {
@@ -313,7 +360,8 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
     page.free_list = nullptr;
     empty_pages_.push_back(index);
   } else if (page.free_list != nullptr || page.frontier < cells) {
-    available_[page.size_class].push_back(index);
+    // [fault] Without memory to list it, the page's free cells wait for the next sweep.
+    if (!TryPushBack(available_[page.size_class], index)) ++side_table_fallbacks_;
   }
   return result;
 }
@@ -329,7 +377,7 @@ SweepResult MarkSweepCollector::Sweep() {
     if (page.live_cells > 0) fragmented_bytes_ += kPageSize - size_t{page.live_cells} * page.cell_size;
   }
   // Refill from the lowest addresses first: pop_back takes the last element.
-  for (std::vector<size_t>& list : available_) std::reverse(list.begin(), list.end());
+  for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
   result += large_.Sweep();
   return result;
 }
@@ -397,6 +445,22 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, s
     }
   }
   large_.ForEachObject(f);
+}
+
+void MarkSweepCollector::ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) {
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (pages_[i].size_class < 0 || pages_[i].live_cells == 0) continue;
+    const uint64_t* bits = MarkBits(i);
+    for (size_t w = 0; w < kBitmapWords; ++w) {
+      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+        const size_t granule = w * 64 + static_cast<size_t>(__builtin_ctzll(word));
+        f(reinterpret_cast<ObjectHeader*>(PageStart(i) + granule * kAllocationGranule));
+      }
+    }
+  }
+  large_.ForEachObject([&](ObjectHeader* header, size_t) {
+    if (LargeObjectSpace::IsMarked(header)) f(header);
+  });
 }
 
 size_t MarkSweepCollector::committed_bytes() const {

@@ -59,6 +59,7 @@ class MarkSweepCollector final : public Collector {
 
   bool Contains(const void* payload) const override;
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
+  void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) override;
   size_t committed_bytes() const override;
 
  private:
@@ -94,6 +95,7 @@ class MarkSweepCollector final : public Collector {
 
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
   uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
+  uint64_t* OverflowBits(size_t index) const { return overflow_bits_ + index * kBitmapWords; }
   // The bitmap word and bit of the cell starting `in_page` bytes into page `index`.
   struct MarkBit {
     uint64_t* word;
@@ -120,17 +122,31 @@ class MarkSweepCollector final : public Collector {
   // holds the page.
   uint32_t FreeCells(size_t index) const;
   SweepResult SweepPage(size_t index);
+  // [fault] A marked object that found no room on the worklist: noted in the overflow
+  // bitmap (or its large-object prefix) and traced by TraceOverflowed.
+  void NoteOverflow(ObjectHeader* header);
+  void TraceOverflowed();
 
   VirtualMemory memory_;
   VirtualMemory mark_bitmap_memory_;  // kBitmapWords words per page, touched lazily
   uint64_t* mark_bits_ = nullptr;
-  std::vector<Page> pages_;  // the pages used so far: [0, pages_.size()) of the reservation
+  // Objects marked but not yet traced because the worklist found no memory: same
+  // layout as the mark bitmap, all clear outside Drain.
+  VirtualMemory overflow_bitmap_memory_;
+  uint64_t* overflow_bits_ = nullptr;
+  bool overflowed_ = false;  // some bit is set (small or large)
+  // The side tables below are side-table memory (internal/side_table.h). pages_ and
+  // empty_pages_ grow only on the allocation path, where failing is allowed, and
+  // empty_pages_ keeps room for every page, so that the sweep never needs memory.
+  SideVector<Page> pages_;  // the pages used so far: [0, pages_.size()) of the reservation
   size_t page_limit_ = 0;               // pages the reservation holds
   size_t committed_pages_ = 0;
-  std::vector<size_t> empty_pages_;     // pool, most recently emptied last
-  std::array<std::vector<size_t>, kNumSizeClasses> available_;  // pages with free cells
+  SideVector<size_t> empty_pages_;     // pool, most recently emptied last
+  // Pages with free cells. A sweep that finds no memory to list one leaves it out
+  // until the next sweep.
+  std::array<SideVector<size_t>, kNumSizeClasses> available_;
   std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
-  std::vector<ObjectHeader*> worklist_;
+  SideVector<ObjectHeader*> worklist_;
   size_t fragmented_bytes_ = 0;  // as of the last Sweep
   MarkingVisitor visitor_;
 };

@@ -48,7 +48,10 @@ void SemispaceCollector::RegisterFinalizable(void* payload) {
   // forwarded as dead, which a large object (marked in place) never is.
   GCLAB_DCHECK(to_space().Contains(payload),
                "RegisterFinalizable(%p): not a small object of the semispace", payload);
-  finalizable_.push_back(payload);
+  if (__builtin_expect(!TryPushBack(finalizable_, payload), 0)) {
+    finalizable_lost_ = true;
+    ++side_table_fallbacks_;
+  }
 }
 
 void SemispaceCollector::Prepare() {
@@ -103,12 +106,17 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   if (LargeObjectSpace::Mark(header)) {
     c.CountMarked(LargeObjectSpace::CellSize(header));
     if (header->is_pending_key()) c.NoteKeyReached(header);
-    c.large_worklist_.push_back(header);
+    if (__builtin_expect(!TryPushBack(c.large_worklist_, header), 0)) {
+      LargeObjectSpace::SetOverflowed(header);
+      c.large_overflowed_ = true;
+      ++c.side_table_fallbacks_;
+    }
   }
 }
 
 void SemispaceCollector::Drain() {
-  while (scan_ < copy_top_ || !large_worklist_.empty() || has_reached_keys()) {
+  while (scan_ < copy_top_ || !large_worklist_.empty() || large_overflowed_ ||
+         has_reached_keys()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
       const TypeInfo* type = header->type();
@@ -119,6 +127,11 @@ void SemispaceCollector::Drain() {
       ObjectHeader* header = large_worklist_.back();
       large_worklist_.pop_back();
       header->type()->trace(header->payload(), visitor_);
+    }
+    if (large_overflowed_) {
+      large_overflowed_ = false;
+      large_.TakeOverflowed(
+          [&](ObjectHeader* header) { header->type()->trace(header->payload(), visitor_); });
     }
     ResolveReachedKeys();  // copies values of reached ephemeron keys: more to scan
   }
@@ -149,16 +162,20 @@ void* SemispaceCollector::CurrentAddress(void* payload) const {
 SweepResult SemispaceCollector::Sweep() {
   SweepResult result;
   // Dead objects with destructors: the only dead objects a copying collector visits.
-  size_t kept = 0;
-  for (void* payload : finalizable_) {
-    ObjectHeader* header = ObjectHeader::FromPayload(payload);
-    if (header->is_forwarded()) {
-      finalizable_[kept++] = header->forwardee();
-    } else {
-      header->type()->finalize(payload);
+  if (finalizable_lost_) {
+    FinalizeByWalkingFromSpace();
+  } else {
+    size_t kept = 0;
+    for (void* payload : finalizable_) {
+      ObjectHeader* header = ObjectHeader::FromPayload(payload);
+      if (header->is_forwarded()) {
+        finalizable_[kept++] = header->forwardee();
+      } else {
+        header->type()->finalize(payload);
+      }
     }
+    finalizable_.resize(kept);
   }
-  finalizable_.resize(kept);
   size_t from_used = static_cast<size_t>(from_top_ - from_space().base());
   // Debug builds also make from-space inaccessible (ReleaseMemory): zapping is for
   // the builds that do not.
@@ -229,6 +246,41 @@ void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*, s
     f(header, size);
   }
   large_.ForEachObject(f);
+}
+
+void SemispaceCollector::FinalizeByWalkingFromSpace() {
+  // Every object is in from-space now, those finalizable_ lost included. The list is
+  // rebuilt from the walk; a survivor that again finds no room keeps the flag set, and
+  // the next sweep walks again.
+  finalizable_lost_ = false;
+  finalizable_.clear();
+  for (char* p = from_space().base(); p < from_top_;) {
+    auto* header = reinterpret_cast<ObjectHeader*>(p);
+    if (header->is_forwarded()) {
+      void* survivor = header->forwardee();
+      const TypeInfo* type = ObjectHeader::FromPayload(survivor)->type();
+      p += type->cell_size;
+      if (type->finalize != nullptr && type->cell_size <= kMaxSmallCell &&
+          !TryPushBack(finalizable_, survivor)) {
+        finalizable_lost_ = true;
+      }
+    } else {
+      const TypeInfo* type = header->type();
+      p += type->cell_size;
+      if (type->finalize != nullptr) type->finalize(header->payload());
+    }
+  }
+}
+
+void SemispaceCollector::ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) {
+  for (char* p = to_space().base(); p < copy_top_;) {
+    auto* header = reinterpret_cast<ObjectHeader*>(p);
+    p += header->type()->cell_size;
+    f(header);
+  }
+  large_.ForEachObject([&](ObjectHeader* header, size_t) {
+    if (LargeObjectSpace::IsMarked(header)) f(header);
+  });
 }
 
 size_t SemispaceCollector::committed_bytes() const {

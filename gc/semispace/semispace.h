@@ -48,6 +48,7 @@ class SemispaceCollector final : public Collector {
   bool Contains(const void* payload) const override;
   bool IsOldAddress(const void* address) const override { return from_space().Contains(address); }
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
+  void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) override;
   size_t committed_bytes() const override;
 
  private:
@@ -71,6 +72,9 @@ class SemispaceCollector final : public Collector {
   // last call; each object is walked at most once per cycle.
   void IndexObjectStarts() const;
   void ResetObjectStarts(int space);
+  // [fault] The sweep when finalizable_ lost an object: destroys the dead by walking
+  // from-space, and lists the survivors anew.
+  void FinalizeByWalkingFromSpace();
 
   VirtualMemory spaces_[2];
   VirtualMemory start_bitmaps_[2];
@@ -81,8 +85,13 @@ class SemispaceCollector final : public Collector {
   char* scan_ = nullptr;        // Cheney scan pointer
   size_t copied_bytes_ = 0;
   size_t committed_[2] = {0, 0};  // touched prefix of each half not yet returned to the OS
-  std::vector<ObjectHeader*> large_worklist_;
-  std::vector<void*> finalizable_;
+  // Side-table memory (internal/side_table.h). A large object the worklist has no
+  // room for is flagged in its prefix and traced by LargeObjectSpace::TakeOverflowed;
+  // an object finalizable_ has no room for makes the next sweep walk from-space.
+  SideVector<ObjectHeader*> large_worklist_;
+  bool large_overflowed_ = false;
+  SideVector<void*> finalizable_;
+  bool finalizable_lost_ = false;
   CopyingVisitor visitor_;
 };
 

@@ -56,7 +56,7 @@ absl::Status Reservation::CommitTo(size_t bytes) {
               mapped_);
   if (bytes == committed_) return absl::OkStatus();
   errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
-  if (!internal::AllowMemoryRequest() ||
+  if (!internal::AllowMemoryRequest("linear memory commit") ||
       mprotect(base_ + committed_, bytes - committed_, PROT_READ | PROT_WRITE) != 0) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("gclab: cannot commit %d bytes of linear memory: mprotect: %s",
@@ -89,7 +89,7 @@ absl::StatusOr<Reservation> ReservationSpace::Acquire() {
   }
   void* p = MAP_FAILED;
   errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
-  if (internal::AllowMemoryRequest()) {
+  if (internal::AllowMemoryRequest("linear memory reservation")) {
     p = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   }
   if (p == MAP_FAILED) {

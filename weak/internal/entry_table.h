@@ -16,15 +16,21 @@
 // slot, which streams through the index, on the 2.8-million-entry chain of
 // benchmarks/weak_benchmarks.cc: the two take the same time, and this needs no
 // scratch memory.)
+//
+// Both arrays are side-table memory (gc/internal/side_table.h). Adding an entry that
+// finds no memory fails and changes nothing (WeakMap::Set and WeakSet::Add return
+// ResourceExhausted); Compact, which runs inside a collection, never needs memory: if
+// a smaller index cannot be allocated it rebuilds the one it has.
 #ifndef GCLAB_WEAK_INTERNAL_ENTRY_TABLE_H_
 #define GCLAB_WEAK_INTERNAL_ENTRY_TABLE_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <utility>
-#include <vector>
+#include <new>
 
 #include "gc/internal/check.h"
+#include "gc/internal/side_table.h"
 
 namespace gclab::weak_internal {
 
@@ -42,19 +48,24 @@ class EntryTable {
     return slot == kNotFound ? nullptr : &entries_[slots_[slot].entry];
   }
 
-  // Returns the entry for `key`, adding a blank one.
-  Entry& FindOrAdd(void* key) {
+  // Returns the entry for `key`, adding a blank one; null, with the table unchanged,
+  // when there is no memory to add it.
+  Entry* TryFindOrAdd(void* key) {
     const size_t slot = FindSlot(key);
-    if (slot != kNotFound) return entries_[slots_[slot].entry];
+    if (slot != kNotFound) return &entries_[slots_[slot].entry];
     GCLAB_CHECK(entries_.size() < kMaxEntries, "a WeakMap or WeakSet of 2^31 entries is full");
-    entries_.emplace_back();
+    const size_t n = entries_.size() + 1;
+    if (!internal::TryGrow(entries_)) return nullptr;
+    const bool grow_index = n > MaxLoad(slots_.size());
+    if (grow_index && !TryAllocateIndex(n)) return nullptr;
+    entries_.emplace_back();  // within capacity: cannot fail
     entries_.back().key = static_cast<decltype(entries_.back().key.Get())>(key);
-    if (entries_.size() > MaxLoad(slots_.size())) {
-      Rebuild(entries_.size());  // indexes the new entry too
+    if (grow_index) {
+      IndexEntries(n);  // the new entry too
     } else {
-      Insert({static_cast<uint32_t>(entries_.size() - 1), Tag(key)});
+      Insert({static_cast<uint32_t>(n - 1), Tag(key)});
     }
-    return entries_.back();
+    return &entries_.back();
   }
 
   bool Remove(const void* key) {
@@ -80,7 +91,7 @@ class EntryTable {
   }
 
   size_t size() const { return entries_.size(); }
-  const std::vector<Entry>& entries() const { return entries_; }
+  const internal::SideVector<Entry>& entries() const { return entries_; }
   // Slots in the index (for tests).
   size_t index_capacity() const { return slots_.size(); }
 
@@ -97,9 +108,16 @@ class EntryTable {
     const bool dropped = kept != entries_.size();
     entries_.resize(kept);
     if (entries_.capacity() > 64 && entries_.size() < entries_.capacity() / 4) {
-      entries_.shrink_to_fit();
+      try {
+        entries_.shrink_to_fit();
+      } catch (const std::bad_alloc&) {  // keeps the larger array
+      }
     }
-    if (dropped || moved) Rebuild(entries_.size());
+    if (!dropped && !moved) return;
+    // A smaller index, or, without memory for one, the one there is (it has room for
+    // every entry kept, since it had for all of them).
+    if (!TryAllocateIndex(kept)) ClearIndex();
+    IndexEntries(kept);
   }
 
  private:
@@ -156,13 +174,14 @@ class EntryTable {
     slots_[hole].entry = kEmpty;
   }
 
-  // Builds the index for the first `n` entries, with the capacity `n` needs (none
-  // for no entries).
-  void Rebuild(size_t n) {
+  // Gives the index the capacity `n` entries need, empty (none for no entries); false,
+  // with the index unchanged, when that takes memory there is none of. Keeps the
+  // index's memory when its size stays.
+  bool TryAllocateIndex(size_t n) {
     if (n == 0) {
-      std::vector<Slot>().swap(slots_);
+      internal::SideVector<Slot>().swap(slots_);
       capacity_bits_ = 0;
-      return;
+      return true;
     }
     size_t capacity = kMinCapacity;
     int bits = 3;
@@ -171,11 +190,23 @@ class EntryTable {
       ++bits;
     }
     if (slots_.size() != capacity) {
-      std::vector<Slot>(capacity, Slot{kEmpty, 0}).swap(slots_);
+      try {
+        internal::SideVector<Slot>(capacity, Slot{kEmpty, 0}).swap(slots_);
+      } catch (const std::bad_alloc&) {
+        return false;
+      }
     } else {
-      for (Slot& s : slots_) s.entry = kEmpty;
+      ClearIndex();
     }
     capacity_bits_ = bits;
+    return true;
+  }
+  void ClearIndex() {
+    for (Slot& s : slots_) s.entry = kEmpty;
+  }
+
+  // Indexes the first `n` entries into an empty index with room for them.
+  void IndexEntries(size_t n) {
     // One insert per entry, into an index of up to tens of megabytes: a cache (and
     // TLB) miss each. The home slot of the entry kAhead places on is prefetched, so
     // that many misses are under way at once instead of one.
@@ -196,8 +227,8 @@ class EntryTable {
     }
   }
 
-  std::vector<Entry> entries_;
-  std::vector<Slot> slots_;  // a power of two in size, or empty
+  internal::SideVector<Entry> entries_;
+  internal::SideVector<Slot> slots_;  // a power of two in size, or empty
   int capacity_bits_ = 0;
 };
 
