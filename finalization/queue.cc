@@ -1,6 +1,7 @@
 #include "finalization/queue.h"
 
 #include <exception>
+#include <new>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -51,18 +52,21 @@ absl::Status FinalizationQueue::SetScheduler(std::unique_ptr<FinalizationSchedul
 uint32_t FinalizationQueue::AddRegistry(void* registry,
                                         const finalization_internal::RegistryOps* ops) {
   GCLAB_CHECK(next_registry_id_ != 0, "more than 2^32 finalization registries in one heap");
-  uint32_t id = next_registry_id_++;
+  const uint32_t id = next_registry_id_;
   cached_id_ = 0;  // the map may rehash
-  registries_.emplace(id, Registry{registry, ops});
+  if (!registries_.TryInsert(id, Registry{registry, ops})) {
+    heap_.SideTableExhausted("a finalization registry's entry in its queue", sizeof(Registry));
+  }
+  ++next_registry_id_;
   return id;
 }
 
 const FinalizationQueue::Registry* FinalizationQueue::FindRegistry(uint32_t id) {
   if (id != cached_id_) {
-    auto it = registries_.find(id);
-    if (it == registries_.end()) return nullptr;
+    const Registry* found = registries_.find(id);
+    if (found == nullptr) return nullptr;
     cached_id_ = id;
-    cached_ = &it->second;
+    cached_ = found;
   }
   return cached_;
 }
@@ -72,23 +76,35 @@ void FinalizationQueue::ClearWeak(CycleContext& context) {
   // targets are in found_. Now forget the registries that died themselves, and follow
   // the ones that moved.
   cached_id_ = 0;
-  for (auto it = registries_.begin(); it != registries_.end();) {
-    if (context.IsAlive(it->second.payload)) {
-      it->second.payload = context.CurrentAddress(it->second.payload);
-      ++it;
-    } else {
+  registries_.Filter([&](auto& entry) {
+    Registry& r = entry.value;
+    if (!context.IsAlive(r.payload)) {
       ++stats_.registries_collected;
-      registries_.erase(it++);
+      return false;
     }
-  }
+    r.payload = context.CurrentAddress(r.payload);
+    return true;
+  });
 }
 
 void FinalizationQueue::AfterCollection() {
-  stats_.found_dead += found_.size();
+  if (lost_) {
+    // Deaths a collection found but had no memory to note ([fault]): now, outside the
+    // collection, the registries report them again (and keep them if memory is still
+    // short, for the next collection).
+    lost_ = false;
+    registries_.ForEach([&](auto& entry) { entry.value.ops->requeue(entry.value.payload); });
+  }
   if (!found_.empty()) {
-    scheduler_->Enqueue(found_);
-    GCLAB_CHECK(found_.empty(), "the %s finalization scheduler's Enqueue left deliveries behind",
-                std::string(scheduler_->name()).c_str());
+    try {
+      scheduler_->Enqueue(found_);
+      GCLAB_CHECK(found_.empty(),
+                  "the %s finalization scheduler's Enqueue left deliveries behind",
+                  std::string(scheduler_->name()).c_str());
+    } catch (const std::bad_alloc&) {
+      // The scheduler had no memory to take them and changed nothing
+      // (scheduler.h): they stay in found_ and are offered after the next collection.
+    }
   }
   RunTurn(Turn::kAfterCollection);
 }
@@ -107,7 +123,11 @@ size_t FinalizationQueue::RunTurn(Turn turn) {
     collection_during_turn_ = false;
     run_.clear();
     drop_.clear();
-    scheduler_->TakeTurn(turn, run_, drop_);
+    try {
+      scheduler_->TakeTurn(turn, run_, drop_);
+    } catch (const std::bad_alloc&) {
+      break;  // the scheduler changed nothing (scheduler.h): they wait for the next turn
+    }
     for (const Delivery& d : drop_) DropOne(d);
     // run_ is not touched by nested turns (there are none), so iterate it directly.
     uint32_t job = 0;
@@ -122,9 +142,12 @@ size_t FinalizationQueue::RunTurn(Turn turn) {
   }
   in_turn_ = false;
   // A burst of millions of deaths leaves large buffers behind; give them back.
-  for (std::vector<Delivery>* v : {&run_, &drop_, &found_}) {
+  for (DeliveryList* v : {&run_, &drop_, &found_}) {
     if (v->capacity() > (size_t{1} << 16) && v->size() < v->capacity() / 4) {
-      std::vector<Delivery>().swap(*v);
+      try {
+        DeliveryList(v->begin(), v->end()).swap(*v);  // found_ may still hold some
+      } catch (const std::bad_alloc&) {  // keeps the larger buffer
+      }
     }
   }
   return ran;
@@ -183,7 +206,10 @@ void FinalizationQueue::ReportError(absl::Status status) {
   if (error_handler_) {
     error_handler_(status);
   } else if (errors_.size() < kKeptErrors) {
-    errors_.push_back(std::move(status));
+    try {
+      errors_.push_back(std::move(status));
+    } catch (const std::bad_alloc&) {  // a diagnostic; stats().failed still counts it
+    }
   }
 }
 

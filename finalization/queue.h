@@ -35,12 +35,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "finalization/scheduler.h"
 #include "gc/gc.h"
+#include "gc/internal/pointer_set.h"
 
 namespace gclab {
 
@@ -72,6 +73,9 @@ struct RegistryOps {
   RunResult (*run)(void* registry, const Delivery& d, absl::Status* status);
   // Discards `d`; false if it was stale. `*held_object` as in DroppedDelivery.
   bool (*drop)(void* registry, const Delivery& d, const void** held_object);
+  // Reports again, with NoteDead, the registrations whose death could not be noted
+  // for want of memory (gc/DESIGN.md [fault]).
+  void (*requeue)(void* registry);
 };
 
 }  // namespace finalization_internal
@@ -109,12 +113,28 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
   Heap& heap() { return heap_; }
 
   // --- For FinalizationRegistry (registry.h).
+  // The new registry's id; calls the heap's out-of-memory handler when there is no
+  // memory to list it.
   uint32_t AddRegistry(void* registry, const finalization_internal::RegistryOps* ops);
   // From a registry's weak callback: registration (slot, generation) has a dead target.
   // A registry about to report up to `n` deaths: one allocation instead of doublings.
-  void ReserveDead(size_t n) { found_.reserve(found_.size() + n); }
-  void NoteDead(uint32_t registry, uint32_t slot, uint32_t generation) {
-    found_.push_back({registry, slot, generation, next_sequence_++});
+  void ReserveDead(size_t n) {
+    try {
+      found_.reserve(found_.size() + n);
+    } catch (const std::bad_alloc&) {  // NoteDead copes
+    }
+  }
+  // False when there was no memory to note it (inside a collection, which cannot
+  // fail): the registry keeps the registration ready and reports it again after the
+  // collection, from `requeue` ([fault]).
+  [[nodiscard]] bool NoteDead(uint32_t registry, uint32_t slot, uint32_t generation) {
+    if (!internal::TryPushBack(found_, Delivery{registry, slot, generation, next_sequence_})) {
+      lost_ = true;
+      return false;
+    }
+    ++next_sequence_;
+    ++stats_.found_dead;
+    return true;
   }
   FinalizationStatistics& mutable_stats() { return stats_; }
 
@@ -141,13 +161,16 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
 
   Heap& heap_;
   std::unique_ptr<FinalizationScheduler> scheduler_;
-  absl::flat_hash_map<uint32_t, Registry> registries_;
+  internal::PointerMap<uint32_t, Registry> registries_;  // by id; ids start at 1
   uint32_t cached_id_ = 0;  // 0: nothing cached (ids start at 1)
   const Registry* cached_ = nullptr;
   uint32_t next_registry_id_ = 1;
   uint32_t next_sequence_ = 1;
-  std::vector<Delivery> found_;  // found by the current collection
-  std::vector<Delivery> run_, drop_;
+  // Side-table memory. found_: found by the current collection (and any that the
+  // scheduler had no memory to take yet).
+  DeliveryList found_;
+  DeliveryList run_, drop_;
+  bool lost_ = false;  // a NoteDead failed: some registry must requeue
   bool in_turn_ = false;
   bool collection_during_turn_ = false;
   ErrorHandler error_handler_;

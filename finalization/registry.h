@@ -34,7 +34,9 @@
 // before delivery prevents the delivery. A registry that is itself collected delivers
 // nothing more. Errors, after which nothing is registered: a null target or one that is
 // not a live object of this heap; the target as its own held value; a held value or
-// token that is not a live object of this heap. All are InvalidArgument.
+// token that is not a live object of this heap. All are InvalidArgument. No memory for
+// the registration (a new chunk of registrations, or a new token's index entry) is
+// ResourceExhausted (gc/DESIGN.md [fault]).
 #ifndef GCLAB_FINALIZATION_REGISTRY_H_
 #define GCLAB_FINALIZATION_REGISTRY_H_
 
@@ -48,12 +50,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "finalization/queue.h"
 #include "gc/gc.h"
+#include "gc/internal/pointer_set.h"
+#include "gc/internal/side_table.h"
 
 namespace gclab {
 
@@ -124,19 +127,24 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
           "be a live object of the registry's heap (or null for none)",
           token));
     }
-    uint32_t index = AllocateSlot();
+    const uint32_t index = AllocateSlot();
+    if (index == kNone) return OutOfMemory();
     Slot& slot = slot_at(index);
+    if (token != nullptr) {
+      slot.token = Untyped(token);
+      slot.has_token = true;
+      if (!LinkToken(index)) {
+        slot.has_token = false;
+        FreeSlot(index);
+        return OutOfMemory();
+      }
+    }
     slot.state = kRegistered;
     slot.target = Untyped(target);
     if constexpr (kHeapHeld) {
       slot.held = held;
     } else {
       slot.held.emplace(std::move(held));
-    }
-    if (token != nullptr) {
-      slot.token = Untyped(token);
-      slot.has_token = true;
-      LinkToken(index);
     }
     ++registered_;
     ++queue_->mutable_stats().registered;
@@ -154,10 +162,10 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
           "the registry's heap",
           token));
     }
-    auto it = token_heads_.find(token);
-    if (it == token_heads_.end()) return false;
-    uint32_t index = it->second;
-    token_heads_.erase(it);
+    const uint32_t* head = token_heads_.find(token);
+    if (head == nullptr) return false;
+    uint32_t index = *head;
+    token_heads_.erase(token);
     uint64_t removed = 0;
     while (index != kNone) {
       uint32_t next = slot_at(index).token_next;
@@ -213,7 +221,21 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     uint32_t token_next = kNone;  // also the free list's link
     State state = kFree;
     bool has_token = false;  // tells a token that died from no token
+    bool queued = false;     // kReady and noted in the queue (NoteDead succeeded)
   };
+  // Chunks are side-table memory: a failed allocation is a status, not an exception.
+  struct ChunkDeleter {
+    void operator()(Slot* chunk) const {
+      for (uint32_t i = 0; i < kChunkSlots; ++i) chunk[i].~Slot();
+      internal::FreeSideTable(chunk);
+    }
+  };
+  using Chunk = std::unique_ptr<Slot[], ChunkDeleter>;
+
+  static absl::Status OutOfMemory() {
+    return absl::ResourceExhaustedError(
+        "gclab: FinalizationRegistry::Register: out of memory for the registration");
+  }
 
   static AnyObject* Untyped(const void* p) {
     return static_cast<AnyObject*>(const_cast<void*>(p));
@@ -238,6 +260,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     }
   }
 
+  // A free slot's index, or kNone when a new chunk was needed and no memory was left.
   uint32_t AllocateSlot() {
     if (free_head_ != kNone) {
       uint32_t index = free_head_;
@@ -248,7 +271,13 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     GCLAB_CHECK(slot_count_ < kNone - kChunkSlots,
                 "a FinalizationRegistry holds 2^32 registrations");
     if ((slot_count_ & (kChunkSlots - 1)) == 0) {
-      chunks_.push_back(std::unique_ptr<Slot[]>(new Slot[kChunkSlots]));
+      if (!internal::TryGrow(chunks_, 4)) return kNone;
+      void* memory =
+          internal::TryAllocateSideTable(sizeof(Slot) * kChunkSlots, "registration chunk");
+      if (memory == nullptr) return kNone;
+      auto* chunk = static_cast<Slot*>(memory);
+      for (uint32_t i = 0; i < kChunkSlots; ++i) new (&chunk[i]) Slot();
+      chunks_.push_back(Chunk(chunk));
     }
     return slot_count_++;
   }
@@ -267,21 +296,25 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
       slot.held.reset();
     }
     slot.state = kFree;
+    slot.queued = false;
     ++slot.generation;
     slot.token_next = free_head_;
     free_head_ = index;
   }
 
-  void LinkToken(uint32_t index) {
+  // Puts the slot at the head of its token's chain; false, with nothing changed, when
+  // the token is new and the index had no memory for it.
+  [[nodiscard]] bool LinkToken(uint32_t index) {
     Slot& slot = slot_at(index);
-    auto [it, inserted] = token_heads_.try_emplace(slot.token.Get(), index);
     slot.token_prev = kNone;
     slot.token_next = kNone;
-    if (!inserted) {
-      slot.token_next = it->second;
-      slot_at(it->second).token_prev = index;
-      it->second = index;
+    if (uint32_t* head = token_heads_.find(slot.token.Get())) {
+      slot.token_next = *head;
+      slot_at(*head).token_prev = index;
+      *head = index;
+      return true;
     }
+    return token_heads_.TryInsert(slot.token.Get(), index);
   }
 
   void UnlinkToken(uint32_t index) {
@@ -290,12 +323,12 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     if (slot.token_prev != kNone) {
       slot_at(slot.token_prev).token_next = slot.token_next;
     } else {
-      auto it = token_heads_.find(slot.token.Get());
-      if (it != token_heads_.end() && it->second == index) {
+      uint32_t* head = token_heads_.find(slot.token.Get());
+      if (head != nullptr && *head == index) {
         if (slot.token_next == kNone) {
-          token_heads_.erase(it);
+          token_heads_.erase(slot.token.Get());
         } else {
-          it->second = slot.token_next;
+          *head = slot.token_next;
         }
       }
     }
@@ -319,7 +352,10 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
           slot.state = kReady;
           --registry->registered_;
           ++registry->ready_;
-          registry->queue_->NoteDead(registry->id_, i, slot.generation);
+          // Without memory to note it, the registration stays ready, unqueued, and is
+          // noted again after the collection (Requeue).
+          slot.queued = registry->queue_->NoteDead(registry->id_, i, slot.generation);
+          if (!slot.queued) registry->requeue_ = true;
         } else if (moved) {
           slot.target = static_cast<AnyObject*>(context.CurrentAddress(target));
         }
@@ -331,11 +367,28 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     });
     if (!reindex) return;
     // A token's map entry is keyed by its old address (or a dead one): rebuild.
+    // (No memory needed: there are no more distinct tokens than before, and clear()
+    // keeps the index's memory.)
     registry->token_heads_.clear();
     registry->ForEachSlot([&](uint32_t i, Slot& slot) {
       if (slot.state == kFree) return;
       slot.token_prev = slot.token_next = kNone;
-      if (slot.token) registry->LinkToken(i);
+      if (slot.token) {
+        GCLAB_CHECK(registry->LinkToken(i), "a registry's token index grew while rebuilt");
+      }
+    });
+  }
+
+  // After a collection whose NoteDead found no memory: notes the ready registrations
+  // not in the queue yet; what still finds none waits for the next collection.
+  static void Requeue(void* self) {
+    auto* registry = static_cast<FinalizationRegistry*>(self);
+    if (!registry->requeue_) return;
+    registry->requeue_ = false;
+    registry->ForEachSlot([&](uint32_t i, Slot& slot) {
+      if (slot.state != kReady || slot.queued || registry->requeue_) return;
+      slot.queued = registry->queue_->NoteDead(registry->id_, i, slot.generation);
+      if (!slot.queued) registry->requeue_ = true;
     });
   }
 
@@ -374,7 +427,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     }
   }
 
-  static constexpr finalization_internal::RegistryOps kOps = {&Run, &Drop};
+  static constexpr finalization_internal::RegistryOps kOps = {&Run, &Drop, &Requeue};
 
   Heap* heap_;
   FinalizationQueue* queue_;
@@ -382,12 +435,13 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // its own copy alive.
   std::shared_ptr<Cleanup> cleanup_;
   uint32_t id_ = 0;
-  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  internal::SideVector<Chunk> chunks_;
   uint32_t slot_count_ = 0;  // slots ever used (free ones included)
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;
   size_t ready_ = 0;
-  absl::flat_hash_map<const void*, uint32_t> token_heads_;
+  internal::PointerMap<const void*, uint32_t> token_heads_;
+  bool requeue_ = false;  // some kReady slot is not queued
 };
 
 }  // namespace gclab

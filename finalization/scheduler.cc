@@ -1,42 +1,52 @@
 #include "finalization/scheduler.h"
 
 #include <algorithm>
+#include <new>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
+#include "gc/internal/pointer_set.h"
 
 namespace gclab {
 
-void BatchingScheduler::TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to) {
+void BatchingScheduler::TakeAll(DeliveryList& from, DeliveryList& to) {
   if (to.empty()) {
     to.swap(from);
   } else {
+    // Appending trivially copyable records: on bad_alloc, `to` is unchanged.
     to.insert(to.end(), from.begin(), from.end());
   }
   from.clear();
 }
 
-void AfterEachCollectionScheduler::TakeTurn(Turn, std::vector<Delivery>& run,
-                                            std::vector<Delivery>&) {
+void AfterEachCollectionScheduler::TakeTurn(Turn, DeliveryList& run,
+                                            DeliveryList&) {
   // Deliveries enqueued while a turn was running (a callback collected) run at the
   // next turn, which the queue takes right after this one. Swapping keeps both
   // vectors' capacity: millions of deliveries are not copied again.
   TakeAll(pending_, run);
 }
 
-void HostJobScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>&) {
+void HostJobScheduler::TakeTurn(Turn turn, DeliveryList& run, DeliveryList&) {
   if (turn != Turn::kHostJobs || pending_.empty()) return;
   // One job per registry, in the order registries first had a dead target; within a
   // job, the order found. Usually there are few registries: number them in order of
   // first appearance, then bucket the deliveries by that number (stable, linear).
-  absl::flat_hash_map<uint32_t, uint32_t> job_of;
-  std::vector<uint32_t> job(pending_.size());
-  uint32_t last_registry = pending_[0].registry, last_job = 0;
-  job_of.emplace(last_registry, 0);
+  // (The scratch tables are built before anything changes: a bad_alloc leaves the
+  // scheduler as it was.)
+  internal::PointerMap<uint32_t, uint32_t> job_of;  // registry ids start at 1
+  internal::SideVector<uint32_t> job(pending_.size());
+  auto job_for = [&](uint32_t registry) {
+    if (const uint32_t* j = job_of.find(registry)) return *j;
+    const auto j = static_cast<uint32_t>(job_of.size());
+    if (!job_of.TryInsert(registry, j)) throw std::bad_alloc();
+    return j;
+  };
+  uint32_t last_registry = pending_[0].registry;
+  uint32_t last_job = job_for(last_registry);
   for (size_t i = 0; i < pending_.size(); ++i) {
     if (pending_[i].registry != last_registry) {
       last_registry = pending_[i].registry;
-      last_job = job_of.try_emplace(last_registry, static_cast<uint32_t>(job_of.size())).first->second;
+      last_job = job_for(last_registry);
     }
     job[i] = last_job;
   }
@@ -44,7 +54,7 @@ void HostJobScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run, std::vect
     TakeAll(pending_, run);
     return;
   } else {
-    std::vector<size_t> start(job_of.size() + 1, 0);
+    internal::SideVector<size_t> start(job_of.size() + 1, 0);
     for (uint32_t j : job) ++start[j + 1];
     for (size_t j = 1; j < start.size(); ++j) start[j] += start[j - 1];
     const size_t base = run.size();
@@ -72,10 +82,17 @@ RandomizedScheduler::RandomizedScheduler(Options options)
     : options_(options), rng_(options.seed) {}
 
 void RandomizedScheduler::Log(Action action, const Delivery& d, uint32_t delay) {
-  if (events_.size() < options_.event_log_limit) events_.push_back({turn_, action, d, delay});
+  if (events_.size() >= options_.event_log_limit) return;
+  try {
+    events_.push_back({turn_, action, d, delay});
+  } catch (const std::bad_alloc&) {  // the log is a diagnostic; the counters still count
+  }
 }
 
-void RandomizedScheduler::Enqueue(std::vector<Delivery>& found) {
+void RandomizedScheduler::Enqueue(DeliveryList& found) {
+  // Room first, so that a bad_alloc changes nothing (not even the random stream).
+  waiting_.reserve(waiting_.size() + found.size());
+  to_drop_.reserve(to_drop_.size() + found.size());
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   std::uniform_int_distribution<uint32_t> delay(0, options_.max_delay_turns);
   for (const Delivery& d : found) {
@@ -92,12 +109,23 @@ void RandomizedScheduler::Enqueue(std::vector<Delivery>& found) {
   found.clear();
 }
 
-void RandomizedScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run,
-                                   std::vector<Delivery>& drop) {
+void RandomizedScheduler::TakeTurn(Turn turn, DeliveryList& run,
+                                   DeliveryList& drop) {
   bool counts = turn == Turn::kAfterCollection ? options_.turn_after_collection
                                                : options_.turn_on_host_jobs;
   if (!counts) return;
-  ++turn_;
+  // Everything that needs memory first, so that a bad_alloc changes nothing.
+  const uint64_t turn_now = turn_ + 1;
+  const size_t due_count = static_cast<size_t>(std::count_if(
+      waiting_.begin(), waiting_.end(), [&](const Waiting& w) { return w.due <= turn_now; }));
+  drop.reserve(drop.size() + to_drop_.size());
+  run.reserve(run.size() + due_count);
+  internal::SideVector<Waiting> due;
+  due.reserve(due_count);
+  internal::SideVector<uint32_t> sorted;
+  sorted.reserve(due_count);
+
+  turn_ = turn_now;
   for (const Waiting& w : to_drop_) {
     drop.push_back(w.delivery);
     Log(Action::kDropped, w.delivery, 0);
@@ -105,15 +133,12 @@ void RandomizedScheduler::TakeTurn(Turn turn, std::vector<Delivery>& run,
   dropped_ += to_drop_.size();
   to_drop_.clear();
 
-  std::vector<Waiting> due;
   auto split = std::partition(waiting_.begin(), waiting_.end(),
                               [&](const Waiting& w) { return w.due > turn_; });
   due.assign(split, waiting_.end());
   waiting_.erase(split, waiting_.end());
   if (due.empty()) return;
   std::shuffle(due.begin(), due.end(), rng_);
-  std::vector<uint32_t> sorted;
-  sorted.reserve(due.size());
   for (const Waiting& w : due) sorted.push_back(w.delivery.sequence);
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i < due.size(); ++i) {
@@ -136,7 +161,7 @@ std::string RandomizedScheduler::Report() const {
       reordered_, delayed_, dropped_, pending());
 }
 
-void NeverScheduler::TakeTurn(Turn, std::vector<Delivery>&, std::vector<Delivery>& drop) {
+void NeverScheduler::TakeTurn(Turn, DeliveryList&, DeliveryList& drop) {
   TakeAll(pending_, drop);
 }
 

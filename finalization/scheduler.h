@@ -29,6 +29,12 @@
 // must eventually be returned exactly once, in `run` or `drop`, or be kept forever
 // (then its held value stays alive forever). The queue skips deliveries that became
 // stale (unregistered after the target died, or their registry was collected).
+//
+// Memory. Delivery lists are side-table memory (gc/internal/side_table.h): counted
+// for fault injection, and std::bad_alloc when there is none. Enqueue and TakeTurn
+// must either complete or throw std::bad_alloc having changed nothing (reserve first,
+// then move); the queue then keeps the deliveries and offers them again at the next
+// turn (gc/DESIGN.md [fault]), so that no registration is lost.
 #ifndef GCLAB_FINALIZATION_SCHEDULER_H_
 #define GCLAB_FINALIZATION_SCHEDULER_H_
 
@@ -41,6 +47,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gc/internal/side_table.h"
 
 namespace gclab {
 
@@ -54,6 +61,9 @@ struct Delivery {
   uint32_t sequence = 0;
 };
 
+// A list of deliveries, in side-table memory.
+using DeliveryList = internal::SideVector<Delivery>;
+
 enum class Turn {
   kAfterCollection,  // a collection has just ended
   kHostJobs,         // the host pumps its job queue (FinalizationQueue::PumpHostJobs)
@@ -66,10 +76,10 @@ class FinalizationScheduler {
   // Deliveries found by the collection that just ended, in the order it found them.
   // The scheduler takes them all out of `found` and leaves it empty; swapping vectors
   // (when it holds none) is the cheap way, since millions may arrive at once.
-  virtual void Enqueue(std::vector<Delivery>& found) = 0;
+  virtual void Enqueue(DeliveryList& found) = 0;
   // Appends to `run` the deliveries to run now, in order, and to `drop` those that will
   // never run.
-  virtual void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) = 0;
+  virtual void TakeTurn(Turn turn, DeliveryList& run, DeliveryList& drop) = 0;
   // Deliveries enqueued and not yet returned from a turn.
   virtual size_t pending() const = 0;
 };
@@ -77,14 +87,14 @@ class FinalizationScheduler {
 // Base of the schedulers that hold deliveries in one vector until a turn takes them.
 class BatchingScheduler : public FinalizationScheduler {
  public:
-  void Enqueue(std::vector<Delivery>& found) override { TakeAll(found, pending_); }
+  void Enqueue(DeliveryList& found) override { TakeAll(found, pending_); }
   size_t pending() const override { return pending_.size(); }
 
  protected:
   // Appends `from` to `to` and empties `from`; swaps when `to` is empty, so that a batch
   // of millions is never copied and both vectors keep their capacity for the next one.
-  static void TakeAll(std::vector<Delivery>& from, std::vector<Delivery>& to);
-  std::vector<Delivery> pending_;
+  static void TakeAll(DeliveryList& from, DeliveryList& to);
+  DeliveryList pending_;
 };
 
 // Runs every delivery at the end of the collection that found it, in the order found:
@@ -93,7 +103,7 @@ class BatchingScheduler : public FinalizationScheduler {
 class AfterEachCollectionScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "after-collection"; }
-  void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
+  void TakeTurn(Turn turn, DeliveryList& run, DeliveryList& drop) override;
 };
 
 // A JavaScript engine's behaviour: nothing runs inside the collector's caller; when
@@ -103,7 +113,7 @@ class AfterEachCollectionScheduler final : public BatchingScheduler {
 class HostJobScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "host-jobs"; }
-  void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
+  void TakeTurn(Turn turn, DeliveryList& run, DeliveryList& drop) override;
 };
 
 // Seeded nondeterminism, reproducible from the seed. Each delivery is, when enqueued,
@@ -137,8 +147,8 @@ class RandomizedScheduler final : public FinalizationScheduler {
   explicit RandomizedScheduler(Options options);
 
   std::string_view name() const override { return "randomized"; }
-  void Enqueue(std::vector<Delivery>& found) override;
-  void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
+  void Enqueue(DeliveryList& found) override;
+  void TakeTurn(Turn turn, DeliveryList& run, DeliveryList& drop) override;
   size_t pending() const override { return waiting_.size() + to_drop_.size(); }
 
   const Options& options() const { return options_; }
@@ -165,8 +175,8 @@ class RandomizedScheduler final : public FinalizationScheduler {
   Options options_;
   std::mt19937_64 rng_;
   uint64_t turn_ = 0;
-  std::vector<Waiting> waiting_;
-  std::vector<Waiting> to_drop_;
+  internal::SideVector<Waiting> waiting_;
+  internal::SideVector<Waiting> to_drop_;
   std::vector<Event> events_;
   uint64_t ran_ = 0, dropped_ = 0, reordered_ = 0, delayed_ = 0;
 };
@@ -176,7 +186,7 @@ class RandomizedScheduler final : public FinalizationScheduler {
 class NeverScheduler final : public BatchingScheduler {
  public:
   std::string_view name() const override { return "never"; }
-  void TakeTurn(Turn turn, std::vector<Delivery>& run, std::vector<Delivery>& drop) override;
+  void TakeTurn(Turn turn, DeliveryList& run, DeliveryList& drop) override;
 };
 
 // The built-in schedulers by name, for tests, benchmarks and command lines:

@@ -12,15 +12,20 @@
 //     TryNew returns ResourceExhausted and New calls the out-of-memory handler;
 //   - a block of handles, a KeepDuringJob entry, a collection hook's registration:
 //     the out-of-memory handler;
-//   - a WeakMap or WeakSet entry: Set/Add return ResourceExhausted, the table
-//     unchanged;
+//   - a WeakMap or WeakSet entry, a finalization registration (its chunk or its
+//     token's index entry), an Instance's list of memories: Set, Add, Register and
+//     Instance::Create return ResourceExhausted, with nothing changed;
 //   - a linear memory's reservation or commit: its status, ResourceExhausted;
 //   - a side table a collection fills (the marking worklist, weak slots, ephemerons,
-//     weak callbacks, reached keys, the list of objects to destroy): nothing; the
-//     collection takes a slower path that needs no memory (HeapStatistics::
-//     side_table_fallbacks counts them), and its result is the same.
-// Not counted yet: the finalization queue's and schedulers' tables, registries' chunks
-// and token index, and linear-memory instances' lists (std::bad_alloc today).
+//     weak callbacks, reached keys, the list of objects to destroy, the deaths a
+//     finalization registry found): nothing; the collection takes a slower path that
+//     needs no memory (HeapStatistics::side_table_fallbacks counts them), or, for
+//     finalization, keeps the registrations ready and notes them after a later
+//     collection; no registration is lost;
+//   - a finalization scheduler's lists: the deliveries wait in the queue for the next
+//     turn.
+// Not counted: the independent verifier's and the retaining-path search's own tables
+// (diagnostics; std::bad_alloc), and a RandomizedScheduler's event log (dropped).
 //
 //   gclab::FaultInjection::FailNth(3);   // the third request from now fails, once
 //   gclab::FaultInjection::FailFrom(1);  // or: every request fails from now on

@@ -591,9 +591,8 @@ Heap::~Heap() {
   }
 }
 
-void Heap::HandleBlockExhausted() {
-  impl_->SideTableExhausted("a block of Local handles",
-                            internal::HandleArea::kBlockSlots * sizeof(void*));
+void Heap::SideTableExhausted(const char* what, size_t bytes) {
+  impl_->SideTableExhausted(what, bytes);
 }
 
 internal::ObjectHeader* Heap::AllocateSlow(size_t cell_size, bool abort_on_oom) {

@@ -247,6 +247,11 @@ class Heap {
   // Replaces the out-of-memory handler; it must not return (the heap aborts if it
   // does). It may throw.
   void set_out_of_memory_handler(OutOfMemoryHandler handler);
+  // For gclab's subsystems and extensions that keep side tables for this heap: no
+  // memory was left for `bytes` for `what` (a phrase: "a block of Local handles").
+  // Calls the out-of-memory handler with ResourceExhausted, then stops the program
+  // if the handler returns (gc/DESIGN.md [fault]).
+  [[noreturn]] void SideTableExhausted(const char* what, size_t bytes);
 
   // Hooks run in every collection (collection_hook.h). The heap does not own them;
   // remove a hook before destroying it.
@@ -290,11 +295,12 @@ class Heap {
     GCLAB_CHECK(handles_.scope_depth() > 0,
                 "a Local handle was created with no HandleScope open on its heap");
     void** slot = handles_.Push(object);
-    if (__builtin_expect(slot == nullptr, 0)) HandleBlockExhausted();
+    if (__builtin_expect(slot == nullptr, 0)) {
+      SideTableExhausted("a block of Local handles",
+                         internal::HandleArea::kBlockSlots * sizeof(void*));
+    }
     return slot;
   }
-  // No memory for a block of handles: the out-of-memory handler ([fault]).
-  [[noreturn]] void HandleBlockExhausted();
   void RegisterFinalizable(void* payload);
   [[noreturn]] void StaleObject(const void* object, const char* what) const;
   bool IsOldAddress(const void* object) const;

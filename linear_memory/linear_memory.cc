@@ -149,18 +149,30 @@ absl::StatusOr<uint32_t> LinearMemory::Grow(uint32_t delta_pages) {
   return previous;
 }
 
+namespace {
+absl::Status InstanceOutOfMemory() {
+  return absl::ResourceExhaustedError(
+      "gclab: Instance::Create: out of memory for the instance's list of memories");
+}
+}  // namespace
+
 absl::StatusOr<Local<Instance>> Instance::Create(Heap& heap,
                                                  const std::vector<MemoryDescriptor>& memories) {
   // Only the instance's handle reaches the caller's scope.
   EscapableHandleScope scope(heap);
-  std::vector<Local<LinearMemory>> made;
-  made.reserve(memories.size());
+  internal::SideVector<Local<LinearMemory>> made;
+  if (!internal::TryReserve(made, memories.size())) return InstanceOutOfMemory();
   for (const MemoryDescriptor& d : memories) {
     absl::StatusOr<Local<LinearMemory>> m = LinearMemory::Create(heap, d);
     if (!m.ok()) return m.status();
     made.push_back(*m);
   }
-  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>(made);
+  // The list the instance keeps, made before the instance (its constructor cannot
+  // fail); read from the handles after the last allocation that may move objects.
+  internal::SideVector<Member<LinearMemory>> list;
+  if (!internal::TryReserve(list, made.size())) return InstanceOutOfMemory();
+  for (const Local<LinearMemory>& m : made) list.emplace_back(m.Get());
+  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>(std::move(list));
   if (!instance.ok()) return instance.status();
   return scope.Escape(*instance);
 }

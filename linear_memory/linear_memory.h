@@ -61,6 +61,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "gc/gc.h"
+#include "gc/internal/side_table.h"
 #include "linear_memory/internal/reservation.h"
 #include "linear_memory/options.h"
 
@@ -223,13 +224,13 @@ class Instance final : public GarbageCollected<Instance> {
     for (const Member<LinearMemory>& m : memories_) visitor.Trace(m, "memories[]");
   }
 
-  explicit Instance(const std::vector<Local<LinearMemory>>& memories) {
-    memories_.reserve(memories.size());
-    for (const Local<LinearMemory>& m : memories) memories_.emplace_back(m.Get());
-  }
+  // For Create: takes the list of memories (side-table memory, made by Create so that
+  // no memory is needed here).
+  explicit Instance(internal::SideVector<Member<LinearMemory>>&& memories)
+      : memories_(std::move(memories)) {}
 
  private:
-  std::vector<Member<LinearMemory>> memories_;
+  internal::SideVector<Member<LinearMemory>> memories_;
 };
 
 template <typename T>

@@ -67,7 +67,9 @@ TEST(EntryTableTest, AddFindRemoveAgainstAModel) {
         const Entry* e = table.Find(key);
         auto it = model.find(key);
         ASSERT_EQ(e != nullptr, it != model.end()) << step;
-        if (e != nullptr) ASSERT_EQ(e->value, it->second);
+        if (e != nullptr) {
+          ASSERT_EQ(e->value, it->second);
+        }
       }
     }
     if (step % 20'000 == 0) ExpectSame(table, model);

@@ -37,7 +37,9 @@ struct Outcome {
   std::vector<std::string> failures;  // "TryNew: <message>" and the like
 };
 
-constexpr int kListLength = 30000;  // 32-byte cells: several mark-sweep pages
+// 32-byte cells: several mark-sweep pages (fewer under sanitizers and stress, where
+// the walk's hundred-odd runs cost the most).
+const int kListLength = testing::Reduced() ? 6000 : 30000;
 constexpr int kRegistrations = 100;
 constexpr int kWidth = 5000;        // one object with this many references: a deep worklist
 constexpr int kTableEntries = 300;  // WeakMap and WeakSet entries, half with dead keys
@@ -161,13 +163,24 @@ Outcome RunWorkload(CollectorKind kind) {
         note("WeakSet::Add", s);
       }
     }
-    // Registrations whose targets die, each with a held value.
+    // Registrations whose targets die, each with a held value; half with the target
+    // as unregister token, and one in ten of those unregistered.
     for (int i = 0; i < kRegistrations; ++i) {
       HandleScope inner(heap);
       Local<Node> target = heap.New<Node>(i);
       Local<Node> held = heap.New<Node>(7);
-      EXPECT_TRUE(registry->Register(target.Get(), held.Get()).ok());
+      const void* token = i % 2 == 0 ? target.Get() : nullptr;
+      absl::Status s = registry->Register(target.Get(), held.Get(), token);
+      if (!s.ok()) {
+        note("FinalizationRegistry::Register", s);
+        continue;
+      }
       ++registered;
+      if (i % 20 == 0) {
+        absl::StatusOr<bool> removed = registry->Unregister(target.Get());
+        EXPECT_TRUE(removed.ok() && *removed);
+        --registered;
+      }
     }
     // Objects with destructors: a live chain, and as many that die.
     for (int i = 0; i < kCounted; ++i) {
@@ -184,7 +197,9 @@ Outcome RunWorkload(CollectorKind kind) {
       HandleScope inner(heap);
       absl::StatusOr<Local<WeakRef<Node>>> ref = WeakRef<Node>::Create(heap, heap.New<Node>(i));
       EXPECT_TRUE(ref.ok()) << ref.status();
-      if (ref.ok()) EXPECT_EQ((*ref)->Deref()->value, i);
+      if (ref.ok()) {
+        EXPECT_EQ((*ref)->Deref()->value, i);
+      }
     }
     heap.ClearKeptObjects();
     // A linear memory: a reservation, a commit, and a commit on Grow.
@@ -198,6 +213,13 @@ Outcome RunWorkload(CollectorKind kind) {
       EXPECT_EQ((*memory)->pages(), grown.ok() ? 4u : 2u);
     } else {
       note("LinearMemory::Create", memory.status());
+    }
+    // An instance with two memories: its list of memories.
+    absl::StatusOr<Local<Instance>> instance = Instance::Create(heap, {{1, 2}, {1, 2}});
+    if (instance.ok()) {
+      EXPECT_EQ((*instance)->memory_count(), 2u);
+    } else {
+      note("Instance::Create", instance.status());
     }
     heap.CollectGarbage();  // verified
   } catch (const OutOfMemoryThrown& e) {
@@ -222,10 +244,14 @@ Outcome RunWorkload(CollectorKind kind) {
       for (const auto& [slot, value] : map_entries) {
         Node* v = map->Get(wide->slots[slot].Get());
         EXPECT_NE(v, nullptr);
-        if (v != nullptr) EXPECT_EQ(v->value, value);
+        if (v != nullptr) {
+          EXPECT_EQ(v->value, value);
+        }
       }
     }
-    if (set.Get() != nullptr) EXPECT_EQ(set->size(), static_cast<size_t>(set_entries));
+    if (set.Get() != nullptr) {
+      EXPECT_EQ(set->size(), static_cast<size_t>(set_entries));
+    }
   }
   EXPECT_EQ(destroyed, dead_counted) << "the dead destroyed once, the live not at all";
   int chain = 0;
@@ -317,7 +343,10 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
       HandleScope inner(heap);
       Local<WeakMap<Node, Node>> first = WeakMap<Node, Node>::New(heap);
       Local<Array> holders = heap.New<Array>(1);
-      holders->slots[0] = heap.New<Node>(1).Get();
+      {
+        HandleScope key_scope(heap);  // the key is no root of its own
+        holders->slots[0] = heap.New<Node>(1).Get();
+      }
       Local<WeakMap<Node, Node>> last = WeakMap<Node, Node>::New(heap);
       for (const Local<WeakMap<Node, Node>>& m : {first, last}) {
         ASSERT_TRUE(m->Set(holders->slots[0].Get(), heap.New<Node>(2).Get()).ok());
@@ -331,7 +360,10 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
     std::vector<Local<WeakSet<Node>>> set_list;
     for (int s = 0; s < kSets; ++s) set_list.push_back(WeakSet<Node>::New(heap));
     Local<Array> wide = heap.New<Array>(kWide);
-    for (int i = 0; i < kWide; ++i) wide->slots[i] = heap.New<Node>(i).Get();
+    for (int i = 0; i < kWide; ++i) {
+      HandleScope inner(heap);  // the children are reached through `wide` only
+      wide->slots[i] = heap.New<Node>(i).Get();
+    }
     // A table on each side of `wide` among the roots, so that its keys are pending
     // when the table is traced, whichever order the collector takes roots in.
     Local<WeakMap<Node, Node>> map2 = WeakMap<Node, Node>::New(heap);
@@ -411,6 +443,89 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
   }
   created->reset();  // the live ones now: every destructor ran exactly once
   EXPECT_EQ(destroyed, dead_counted + live_counted);
+}
+
+// A scheduler with no memory to take the deliveries a collection found keeps none of
+// them and loses none: the queue offers them again after the next collection.
+TEST_P(FaultInjectionTest, DeliveriesTheSchedulerHadNoMemoryForComeLater) {
+  HeapOptions options;
+  options.collector = GetParam();
+  // Counts deliveries at given collections: no stress collections in between.
+  absl::StatusOr<std::unique_ptr<Heap>> created = Heap::Create(testing::WithoutStress(options));
+  ASSERT_TRUE(created.ok()) << created.status();
+  Heap& heap = **created;
+  RandomizedScheduler::Options randomized;
+  randomized.max_delay_turns = 0;  // every delivery runs at the first turn after it
+  absl::StatusOr<std::unique_ptr<RandomizedScheduler>> scheduler =
+      RandomizedScheduler::Create(randomized);
+  ASSERT_TRUE(scheduler.ok());
+  ASSERT_TRUE(FinalizationQueue::For(heap).SetScheduler(std::move(*scheduler)).ok());
+  int delivered = 0;
+  HandleScope scope(heap);
+  Local<NodeRegistry> registry = NodeRegistry::Create(heap, [&](Local<Node>) { ++delivered; });
+  auto register_dying = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      HandleScope inner(heap);
+      ASSERT_TRUE(registry->Register(heap.New<Node>(i).Get(), heap.New<Node>(7).Get()).ok());
+    }
+  };
+  // The queue's and the scheduler's lists get room for 100 deliveries.
+  register_dying(100);
+  heap.CollectGarbage();
+  ASSERT_EQ(delivered, 100);
+  // 300 deaths: more than the scheduler has room for, with malloc refusing everything
+  // from the moment the collection found them.
+  register_dying(300);
+  FinalizationQueue::For(heap).ReserveDead(300);  // the collection can note them all
+  FaultInjection::FailFrom(1);
+  heap.CollectGarbage();
+  const uint64_t refused = FaultInjection::failures();
+  FaultInjection::Reset();
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(delivered, 100) << "no memory to schedule them: none ran";
+  EXPECT_EQ(FinalizationQueue::For(heap).stats().found_dead, 400u);
+  heap.CollectGarbage();  // memory again: offered, scheduled and run
+  EXPECT_EQ(delivered, 400);
+  heap.CollectGarbage();
+  EXPECT_EQ(delivered, 400) << "none twice";
+}
+
+// A collection that finds deaths with no memory to note them keeps the registrations
+// ready and notes them after a later collection: every one is delivered, once.
+// (Run on a heap whose first collection is the one without memory.)
+TEST_P(FaultInjectionTest, DeathsACollectionHadNoMemoryToNoteAreDeliveredLater) {
+  HeapOptions options;
+  options.collector = GetParam();
+  // Counts deliveries at given collections: no stress collections in between.
+  absl::StatusOr<std::unique_ptr<Heap>> created = Heap::Create(testing::WithoutStress(options));
+  ASSERT_TRUE(created.ok()) << created.status();
+  Heap& heap = **created;
+  int delivered = 0;
+  HandleScope scope(heap);
+  Local<NodeRegistry> registry = NodeRegistry::Create(heap, [&](Local<Node>) { ++delivered; });
+  for (int i = 0; i < 200; ++i) {
+    HandleScope inner(heap);
+    Local<Node> target = heap.New<Node>(i);
+    // Half with the target as token: the token index is rebuilt when they die.
+    ASSERT_TRUE(registry->Register(target.Get(), heap.New<Node>(7).Get(),
+                                   i % 2 == 0 ? target.Get() : nullptr)
+                    .ok());
+  }
+  FaultInjection::FailFrom(1);
+  heap.CollectGarbage();
+  heap.CollectGarbage();  // still no memory: they wait
+  FaultInjection::Reset();
+  EXPECT_EQ(delivered, 0);
+  // The targets without a token died. Those that are their own token were kept: a
+  // token is a weak slot, and with no memory for the weak-slot table it was traced as
+  // strong.
+  EXPECT_EQ(registry->pending_delivery(), 100u);
+  heap.CollectGarbage();
+  EXPECT_EQ(delivered, 200);
+  EXPECT_EQ(registry->pending_delivery(), 0u);
+  heap.CollectGarbage();
+  EXPECT_EQ(delivered, 200) << "none twice";
+  EXPECT_EQ(FinalizationQueue::For(heap).stats().found_dead, 200u);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCollectors, FaultInjectionTest, ::testing::ValuesIn(AllCollectors()),

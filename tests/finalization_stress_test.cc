@@ -243,7 +243,9 @@ TEST_P(FinalizationStressTest, EveryRegistrationHasExactlyOneFate) {
   }
   EXPECT_GT(stats.unregistered, 0u);
   // Unregistering after death but before delivery must have happened too.
-  if (sched != Sched::kAfterCollection && sched != Sched::kNever) EXPECT_GT(stats.cancelled, 0u);
+  if (sched != Sched::kAfterCollection && sched != Sched::kNever) {
+    EXPECT_GT(stats.cancelled, 0u);
+  }
   ::testing::Test::RecordProperty("registrations", std::to_string(regs.size()));
 }
 

@@ -232,7 +232,9 @@ TEST_P(FinalizationTest, TokensAreHeldWeakly) {
   EXPECT_FALSE(*removed);
   target.Reset();
   CollectAndDrain();
-  if (runs_callbacks()) EXPECT_EQ(delivered_, std::vector<int64_t>{3});
+  if (runs_callbacks()) {
+    EXPECT_EQ(delivered_, std::vector<int64_t>{3});
+  }
 }
 
 TEST_P(FinalizationTest, TokensSurviveMoves) {
@@ -250,7 +252,9 @@ TEST_P(FinalizationTest, TokensSurviveMoves) {
   }
   const void* before = token.Get();
   CollectAndDrain();  // one collection: a second would flip the semispace back
-  if (heap_->moves_objects()) EXPECT_NE(token.Get(), before);
+  if (heap_->moves_objects()) {
+    EXPECT_NE(token.Get(), before);
+  }
   // Registrations 0, 6, 12, ..., 96 used the token and their target is alive.
   EXPECT_EQ(registry->registered(), 50u);
   absl::StatusOr<bool> removed = registry->Unregister(token.Get());
@@ -533,7 +537,9 @@ TEST_P(FinalizationTest, DestroyingTheHeapDiscardsPendingDeliveries) {
   heap_.reset();  // the queue, its scheduler and the registry go with the heap
   queue_ = nullptr;
   EXPECT_EQ(ran, ran_at_collection) << "no callback runs while the heap is destroyed";
-  if (scheduler_kind() == SchedulerKind::kHostJobs) EXPECT_TRUE(waiting);
+  if (scheduler_kind() == SchedulerKind::kHostJobs) {
+    EXPECT_TRUE(waiting);
+  }
 }
 
 TEST_P(FinalizationTest, ManyRegistrationsAcrossManyCollections) {

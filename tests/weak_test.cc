@@ -530,7 +530,9 @@ TEST_P(WeakTest, LookupsWorkAfterObjectsMove) {
       ASSERT_EQ(v->id, i * 2);
       before[i] = keys[i].Get();
     }
-    if (heap().moves_objects()) EXPECT_EQ(moved, 5000u);
+    if (heap().moves_objects()) {
+      EXPECT_EQ(moved, 5000u);
+    }
   }
 }
 

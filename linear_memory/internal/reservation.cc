@@ -129,7 +129,8 @@ void ReservationSpace::Unmap(Reservation& r) {
 void ReservationSpace::Release(Reservation reservation, uint64_t id) {
   const size_t committed = reservation.committed_;
   const absl::Time start = absl::Now();
-  const bool pool = Poolable(reservation);
+  // (Room in the pool first: this runs in a collection, which cannot fail.)
+  const bool pool = Poolable(reservation) && internal::TryGrow(pool_, 4);
   if (pool) {
     if (committed != 0) {
       int rc = madvise(reservation.base_, committed, MADV_DONTNEED);
@@ -162,7 +163,7 @@ bool ReservationSpace::Poolable(const Reservation& r) const {
 }
 
 void ReservationSpace::ReturnUnused(Reservation reservation) {
-  if (reservation.committed_ == 0 && Poolable(reservation)) {
+  if (reservation.committed_ == 0 && Poolable(reservation) && internal::TryGrow(pool_, 4)) {
     pool_.push_back(std::move(reservation));
     stats_.pooled = pool_.size();
   } else {

@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gc/internal/side_table.h"
 #include "linear_memory/options.h"
 
 namespace gclab::linear_memory_internal {
@@ -87,7 +88,9 @@ class ReservationSpace {
 
   LinearMemoryOptions options_;
   LinearMemoryStatistics stats_;
-  std::vector<Reservation> pool_;
+  // Side-table memory: a reservation that finds no room in the pool is unmapped
+  // instead (gc/DESIGN.md [fault]).
+  internal::SideVector<Reservation> pool_;
   std::function<void(const ReleaseEvent&)> observer_;
   uint64_t last_id_ = 0;
 };
