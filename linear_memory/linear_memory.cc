@@ -167,12 +167,12 @@ absl::StatusOr<Local<Instance>> Instance::Create(Heap& heap,
     if (!m.ok()) return m.status();
     made.push_back(*m);
   }
-  // The list the instance keeps, made before the instance (its constructor cannot
-  // fail); read from the handles after the last allocation that may move objects.
-  internal::SideVector<Member<LinearMemory>> list;
-  if (!internal::TryReserve(list, made.size())) return InstanceOutOfMemory();
-  for (const Local<LinearMemory>& m : made) list.emplace_back(m.Get());
-  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>(std::move(list));
+  // Room for the list the instance keeps, taken before the instance, so that its
+  // constructor needs no memory. The constructor fills it from the handles: the
+  // instance's allocation may collect and move the memories.
+  internal::SideVector<Member<LinearMemory>> storage;
+  if (!internal::TryReserve(storage, made.size())) return InstanceOutOfMemory();
+  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>(std::move(storage), made);
   if (!instance.ok()) return instance.status();
   return scope.Escape(*instance);
 }

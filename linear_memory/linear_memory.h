@@ -224,10 +224,16 @@ class Instance final : public GarbageCollected<Instance> {
     for (const Member<LinearMemory>& m : memories_) visitor.Trace(m, "memories[]");
   }
 
-  // For Create: takes the list of memories (side-table memory, made by Create so that
-  // no memory is needed here).
-  explicit Instance(internal::SideVector<Member<LinearMemory>>&& memories)
-      : memories_(std::move(memories)) {}
+  // For Create. `storage` has room for every memory (side-table memory that Create
+  // reserved), so that constructing needs none; the memories are read from their
+  // handles here, after the allocation that may have moved them.
+  Instance(internal::SideVector<Member<LinearMemory>>&& storage,
+           const internal::SideVector<Local<LinearMemory>>& memories)
+      : memories_(std::move(storage)) {
+    GCLAB_CHECK(memories_.empty() && memories_.capacity() >= memories.size(),
+                "Instance: storage without room for its memories");
+    for (const Local<LinearMemory>& m : memories) memories_.emplace_back(m.Get());
+  }
 
  private:
   internal::SideVector<Member<LinearMemory>> memories_;
