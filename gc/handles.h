@@ -61,7 +61,7 @@ class Local {
  public:
   Local() = default;
   // Roots `object` in the innermost HandleScope of `heap`.
-  Local(Heap& heap, T* object) : slot_(heap.PushHandle(object)) {
+  GCLAB_INLINE Local(Heap& heap, T* object) : slot_(heap.PushHandle(object)) {
     if constexpr (internal::kDebugChecks) heap_id_ = heap.id_;
   }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
@@ -98,7 +98,7 @@ class Local {
 class EscapableHandleScope {
  public:
   // Reserves, in the enclosing scope, the slot that Escape() fills.
-  explicit EscapableHandleScope(Heap& heap)
+  GCLAB_INLINE explicit EscapableHandleScope(Heap& heap)
       : heap_(heap), escape_slot_(heap.PushHandle(nullptr)), scope_(heap) {}
 
   // Returns a Local in the enclosing scope for the same object. Call at most once.

@@ -591,6 +591,14 @@ Heap::~Heap() {
   }
 }
 
+void** Heap::PushHandleSlow(void* object) {
+  if (!handles_.NextBlock()) {
+    SideTableExhausted("a block of Local handles",
+                       internal::HandleArea::kBlockSlots * sizeof(void*));
+  }
+  return handles_.Push(object);
+}
+
 void Heap::SideTableExhausted(const char* what, size_t bytes) {
   impl_->SideTableExhausted(what, bytes);
 }

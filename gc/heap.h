@@ -295,12 +295,11 @@ class Heap {
     GCLAB_CHECK(handles_.scope_depth() > 0,
                 "a Local handle was created with no HandleScope open on its heap");
     void** slot = handles_.Push(object);
-    if (__builtin_expect(slot == nullptr, 0)) {
-      SideTableExhausted("a block of Local handles",
-                         internal::HandleArea::kBlockSlots * sizeof(void*));
-    }
+    if (__builtin_expect(slot == nullptr, 0)) slot = PushHandleSlow(object);
     return slot;
   }
+  // A new block of handles, or the out-of-memory handler ([fault]).
+  [[gnu::noinline]] void** PushHandleSlow(void* object);
   void RegisterFinalizable(void* payload);
   [[noreturn]] void StaleObject(const void* object, const char* what) const;
   bool IsOldAddress(const void* object) const;

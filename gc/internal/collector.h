@@ -148,7 +148,7 @@ class Collector {
   void NoteKeyReached(ObjectHeader* header) {
     const size_t key = header->pending_key_index();
     header->word = pending_keys_[key].word;
-    if (__builtin_expect(!TryPushBack(reached_keys_, static_cast<uint32_t>(key)), 0)) {
+    if (__builtin_expect(!reached_keys_.TryPush(static_cast<uint32_t>(key)), 0)) {
       // No memory to queue it: ResolveReachedKeys looks through every pending key.
       reached_keys_lost_ = true;
       ++side_table_fallbacks_;
@@ -212,7 +212,7 @@ class Collector {
   // Indexed: unresolved ephemerons in one pool, chained per key, and their keys.
   ChunkedVector<Pending> pending_pool_;
   ChunkedVector<PendingKey> pending_keys_;
-  SideVector<uint32_t> reached_keys_;  // indices in pending_keys_
+  SideStack<uint32_t> reached_keys_;  // indices in pending_keys_
   // Set when a reached key could not be queued in reached_keys_.
   bool reached_keys_lost_ = false;
   // Naive: every unresolved ephemeron, in discovery order.

@@ -34,10 +34,10 @@ class HandleArea {
     for (Block* b : blocks_) FreeSideTable(b);
   }
 
-  // The slot now holding `value`, or null when a new block was needed and no memory
-  // was left for it (side-table memory, internal/side_table.h); nothing changes then.
+  // The slot now holding `value`, or null when the current block is full: the caller
+  // then calls NextBlock (out of line) and pushes again.
   GCLAB_INLINE void** Push(void* value) {
-    if (__builtin_expect(top_ == limit_, 0) && !NextBlock()) return nullptr;
+    if (__builtin_expect(top_ == limit_, 0)) return nullptr;
     *top_ = value;
     return top_++;
   }
@@ -88,12 +88,9 @@ class HandleArea {
     return block_ * kBlockSlots + static_cast<size_t>(top_ - blocks_[block_]->slots);
   }
 
- private:
-  struct Block {
-    void* slots[kBlockSlots];
-  };
-
-  bool NextBlock() {
+  // Steps into the next block, allocating it if needed; false, with nothing changed,
+  // when no memory was left for it (side-table memory, internal/side_table.h).
+  [[nodiscard]] bool NextBlock() {
     size_t next = top_ == nullptr ? 0 : block_ + 1;
     if (next == blocks_.size()) {
       if (!TryGrow(blocks_, 4)) return false;
@@ -106,6 +103,11 @@ class HandleArea {
     limit_ = top_ + kBlockSlots;
     return true;
   }
+
+ private:
+  struct Block {
+    void* slots[kBlockSlots];
+  };
 
   SideVector<Block*> blocks_;
   size_t block_ = 0;

@@ -14,10 +14,13 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "gc/fault_injection.h"
+#include "gc/internal/check.h"
 
 namespace gclab::internal {
 
@@ -50,16 +53,19 @@ template <typename T>
 using SideVector = std::vector<T, SideTableAllocator<T>>;
 
 // Makes room for at least one more element in `v` (doubling, at least `min`), or
-// returns false with `v` unchanged.
+// returns false with `v` unchanged. The check is inline; growing is not.
 template <typename T>
-bool TryGrow(SideVector<T>& v, size_t min = 16) {
-  if (v.size() < v.capacity()) return true;
+[[gnu::noinline]] bool GrowSideVector(SideVector<T>& v, size_t min) {
   try {
     v.reserve(std::max(min, v.capacity() * 2));
   } catch (const std::bad_alloc&) {
     return false;
   }
   return true;
+}
+template <typename T>
+GCLAB_INLINE bool TryGrow(SideVector<T>& v, size_t min = 16) {
+  return __builtin_expect(v.size() < v.capacity(), 1) || GrowSideVector(v, min);
 }
 
 // Capacity for at least `n` elements in `v`, or false with `v` unchanged.
@@ -74,13 +80,64 @@ bool TryReserve(SideVector<T>& v, size_t n) {
   return true;
 }
 
-// push_back without an exception: false, `v` unchanged, when there is no memory.
+// push_back without an exception: false, `v` unchanged, when there is no memory. On
+// the marking path for every object: one predicted compare, then the store.
 template <typename T>
-bool TryPushBack(SideVector<T>& v, const T& value) {
+GCLAB_INLINE bool TryPushBack(SideVector<T>& v, const T& value) {
   if (!TryGrow(v)) return false;
   v.push_back(value);
   return true;
 }
+
+// A stack of plain records in side-table memory, for the collectors' worklists: the
+// push that marking does for every object is a compare, a store and an increment,
+// with growing out of line. TryPush returns false, and changes nothing, when growing
+// finds no memory.
+template <typename T>
+class SideStack {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
+                "SideStack holds plain records");
+
+ public:
+  SideStack() = default;
+  SideStack(const SideStack&) = delete;
+  SideStack& operator=(const SideStack&) = delete;
+  ~SideStack() { FreeSideTable(base_); }
+
+  GCLAB_INLINE bool TryPush(const T& value) {
+    if (__builtin_expect(top_ == limit_, 0) && !Grow(0)) return false;
+    *top_++ = value;
+    return true;
+  }
+  bool empty() const { return top_ == base_; }
+  size_t size() const { return static_cast<size_t>(top_ - base_); }
+  size_t capacity() const { return static_cast<size_t>(limit_ - base_); }
+  T& back() { return top_[-1]; }
+  void pop_back() { --top_; }
+  void clear() { top_ = base_; }
+  // Room for `n` elements in all; false, with nothing changed, without memory.
+  bool TryReserve(size_t n) { return n <= capacity() || Grow(n); }
+
+ private:
+  // To `n` elements, or double (at least 16) when `n` is 0.
+  [[gnu::noinline]] bool Grow(size_t n) {
+    const size_t used = size();
+    const size_t want = n != 0 ? n : std::max<size_t>(16, 2 * capacity());
+    void* memory = TryAllocateSideTable(want * sizeof(T), "collector worklist");
+    if (memory == nullptr) return false;
+    T* grown = static_cast<T*>(memory);
+    if (used != 0) std::memcpy(grown, base_, used * sizeof(T));
+    FreeSideTable(base_);
+    base_ = grown;
+    top_ = grown + used;
+    limit_ = grown + want;
+    return true;
+  }
+
+  T* base_ = nullptr;
+  T* top_ = nullptr;
+  T* limit_ = nullptr;
+};
 
 }  // namespace gclab::internal
 

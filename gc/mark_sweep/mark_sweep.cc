@@ -35,7 +35,7 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   overflow_bitmap_memory_ = std::move(*overflow);
   overflow_bits_ = reinterpret_cast<uint64_t*>(overflow_bitmap_memory_.base());
   page_limit_ = page_count;
-  if (!TryGrow(worklist_, 1024)) {
+  if (!worklist_.TryReserve(1024)) {
     return absl::ResourceExhaustedError("gclab: cannot allocate the marking worklist");
   }
   return absl::OkStatus();
@@ -236,7 +236,7 @@ void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
     if (!LargeObjectSpace::Mark(header)) return;
     owner_.CountMarked(LargeObjectSpace::CellSize(header));
   }
-  if (__builtin_expect(!TryPushBack(owner_.worklist_, header), 0)) owner_.NoteOverflow(header);
+  if (__builtin_expect(!owner_.worklist_.TryPush(header), 0)) owner_.NoteOverflow(header);
 }
 
 void MarkSweepCollector::NoteOverflow(ObjectHeader* header) {

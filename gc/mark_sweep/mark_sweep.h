@@ -146,7 +146,7 @@ class MarkSweepCollector final : public Collector {
   // until the next sweep.
   std::array<SideVector<size_t>, kNumSizeClasses> available_;
   std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
-  SideVector<ObjectHeader*> worklist_;
+  SideStack<ObjectHeader*> worklist_;
   size_t fragmented_bytes_ = 0;  // as of the last Sweep
   MarkingVisitor visitor_;
 };

@@ -106,7 +106,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   if (LargeObjectSpace::Mark(header)) {
     c.CountMarked(LargeObjectSpace::CellSize(header));
     if (header->is_pending_key()) c.NoteKeyReached(header);
-    if (__builtin_expect(!TryPushBack(c.large_worklist_, header), 0)) {
+    if (__builtin_expect(!c.large_worklist_.TryPush(header), 0)) {
       LargeObjectSpace::SetOverflowed(header);
       c.large_overflowed_ = true;
       ++c.side_table_fallbacks_;

@@ -88,7 +88,7 @@ class SemispaceCollector final : public Collector {
   // Side-table memory (internal/side_table.h). A large object the worklist has no
   // room for is flagged in its prefix and traced by LargeObjectSpace::TakeOverflowed;
   // an object finalizable_ has no room for makes the next sweep walk from-space.
-  SideVector<ObjectHeader*> large_worklist_;
+  SideStack<ObjectHeader*> large_worklist_;
   bool large_overflowed_ = false;
   SideVector<void*> finalizable_;
   bool finalizable_lost_ = false;
