@@ -3,9 +3,13 @@
 // Objects whose cell exceeds kMaxSmallCell get a mapping of their own. They never
 // move (copying them would cost more than it saves); a collection marks them and the
 // sweep unmaps the unmarked ones, returning their memory to the OS at once. Each
-// mapping starts with a prefix word holding the cell size and the mark bit:
+// mapping starts with a prefix word holding the cell size, the mark bit and the
+// worklist-overflow bit:
 //
 //   [ prefix (8 bytes) ][ ObjectHeader ][ payload ... ]
+//
+// The space's index of its objects (for Contains and the sweep) is a PointerSet in
+// side-table memory: an allocation it has no room for fails like a refused mapping.
 #ifndef GCLAB_GC_INTERNAL_LARGE_OBJECT_SPACE_H_
 #define GCLAB_GC_INTERNAL_LARGE_OBJECT_SPACE_H_
 

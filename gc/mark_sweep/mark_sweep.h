@@ -7,7 +7,9 @@
 // Marking uses a side bitmap per page (one bit per 8-byte granule) and an explicit
 // worklist, never recursing on the C stack: deciding whether an object is marked
 // touches only the bitmap, and the object itself is read once, when it is traced
-// (and prefetched when it is queued). Each page counts its marked cells, so the eager
+// (and prefetched when it is queued); an object the worklist has no memory for is noted
+// in an overflow bitmap and traced later (gc/DESIGN.md [fault]). Each page counts its
+// marked cells, so the eager
 // sweep that follows skips pages that are entirely live, returns pages that are
 // entirely dead to a pool shared by all size classes without touching them (unless an
 // object with a destructor was allocated there), and threads the dead cells of the
