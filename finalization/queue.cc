@@ -18,7 +18,16 @@ FinalizationQueue& FinalizationQueue::For(Heap& heap) {
   if (HeapAttachment* existing = heap.attachment(&kQueueKey)) {
     return *static_cast<FinalizationQueue*>(existing);
   }
-  auto queue = std::unique_ptr<FinalizationQueue>(new FinalizationQueue(heap));
+  // The queue itself is side-table memory too ([fault]): refused, the heap's
+  // out-of-memory handler.
+  std::unique_ptr<FinalizationQueue> queue;
+  if (internal::AllowMemoryRequest("finalization queue")) {
+    try {
+      queue.reset(new FinalizationQueue(heap));
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  if (queue == nullptr) heap.SideTableExhausted("the heap's finalization queue", sizeof(FinalizationQueue));
   FinalizationQueue* raw = queue.get();
   heap.set_attachment(&kQueueKey, std::move(queue));
   return *raw;

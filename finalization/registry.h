@@ -88,8 +88,17 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
       wrapped = std::forward<F>(cleanup);
     }
     FinalizationQueue& queue = FinalizationQueue::For(heap);
+    // The callback is shared (see cleanup_), in side-table memory ([fault]).
+    std::shared_ptr<Cleanup> shared;
+    if (internal::AllowMemoryRequest("registry callback")) {
+      try {
+        shared = std::make_shared<Cleanup>(std::move(wrapped));
+      } catch (const std::bad_alloc&) {
+      }
+    }
+    if (shared == nullptr) heap.SideTableExhausted("a registry's callback", sizeof(Cleanup));
     Local<FinalizationRegistry> registry =
-        heap.New<FinalizationRegistry>(heap, queue, std::move(wrapped));
+        heap.New<FinalizationRegistry>(heap, queue, std::move(shared));
     registry->id_ = queue.AddRegistry(registry.Get(), &kOps);
     return registry;
   }
@@ -198,10 +207,8 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   }
 
   // For Heap::New; use Create.
-  FinalizationRegistry(Heap& heap, FinalizationQueue& queue, Cleanup cleanup)
-      : heap_(&heap),
-        queue_(&queue),
-        cleanup_(std::make_shared<Cleanup>(std::move(cleanup))) {}
+  FinalizationRegistry(Heap& heap, FinalizationQueue& queue, std::shared_ptr<Cleanup> cleanup)
+      : heap_(&heap), queue_(&queue), cleanup_(std::move(cleanup)) {}
 
  private:
   using AnyObject = finalization_internal::AnyObject;

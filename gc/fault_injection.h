@@ -6,12 +6,14 @@
 // absl::Status or the heap's out-of-memory handler, or is absorbed, and leaves the heap
 // consistent (tests/fault_injection_test.cc walks every request of a workload). What a
 // user sees when each fails is in gc/DESIGN.md [fault]; in short:
-//   - a heap's reservations: Heap::Create returns ResourceExhausted;
+//   - a heap's own state and its reservations: Heap::Create returns
+//     ResourceExhausted;
 //   - memory for an allocation (a large object's mapping, a mark-sweep page coming
 //     into use, the large-object index): the allocation collects and retries, then
 //     TryNew returns ResourceExhausted and New calls the out-of-memory handler;
-//   - a block of handles, a KeepDuringJob entry, a collection hook's registration:
-//     the out-of-memory handler;
+//   - a block of handles, a KeepDuringJob entry, a collection hook's registration, a
+//     heap's finalization queue or linear-memory space, a registry's callback or its
+//     entry in the queue: the out-of-memory handler;
 //   - a WeakMap or WeakSet entry, a finalization registration (its chunk or its
 //     token's index entry), an Instance's list of memories: Set, Add, Register and
 //     Instance::Create return ResourceExhausted, with nothing changed;
@@ -25,7 +27,9 @@
 //   - a finalization scheduler's lists: the deliveries wait in the queue for the next
 //     turn.
 // Not counted: the independent verifier's and the retaining-path search's own tables
-// (diagnostics; std::bad_alloc), and a RandomizedScheduler's event log (dropped).
+// (diagnostics; std::bad_alloc), a RandomizedScheduler's event log (an entry is
+// dropped), the text of error statuses, and the schedulers and policies a program
+// makes itself (std::make_unique, std::make_shared in its own code).
 //
 //   gclab::FaultInjection::FailNth(3);   // the third request from now fails, once
 //   gclab::FaultInjection::FailFrom(1);  // or: every request fails from now on

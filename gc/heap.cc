@@ -5,12 +5,12 @@
 #include <chrono>
 #include <cstdio>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "gc/internal/heap_impl.h"
 #include "gc/internal/independent_verifier.h"
+#include "gc/internal/pointer_set.h"
 
 namespace gclab {
 
@@ -20,7 +20,8 @@ namespace {
 
 // Ids of live heaps, for the debug checks of handles that outlive their heap.
 absl::Mutex live_heaps_mutex(absl::kConstInit);
-absl::flat_hash_set<uint64_t>* live_heaps = nullptr;
+// Ids of the heaps alive now (ids start at 1); side-table memory, never throwing.
+PointerMap<uint64_t, bool>* live_heaps = nullptr;
 std::atomic<uint64_t> next_heap_id{1};
 
 // The visitor hooks mark with (CycleContext) during a verified cycle: marks through the
@@ -72,7 +73,7 @@ class PhaseTimer {
 
 bool IsHeapAlive(uint64_t heap_id) {
   absl::MutexLock lock(&live_heaps_mutex);
-  return live_heaps != nullptr && live_heaps->contains(heap_id);
+  return live_heaps != nullptr && live_heaps->find(heap_id) != nullptr;
 }
 
 HeapImpl::HeapImpl(Heap& heap, HeapOptions options)
@@ -556,21 +557,32 @@ Visitor& CycleContext::marking_visitor() {
 bool CycleContext::moves_objects() const { return collector_.moves_objects(); }
 
 absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(HeapOptions options) {
-  std::unique_ptr<Heap> heap(new Heap());
-  heap->impl_ = std::make_unique<internal::HeapImpl>(*heap, std::move(options));
-  if (absl::Status s = heap->impl_->Init(); !s.ok()) {
-    heap->impl_.reset();
-    return s;
-  }
-  heap->id_ = internal::next_heap_id.fetch_add(1);
-  {
+  // The heap's own state (the Heap, its HeapImpl, the collector object, the default
+  // policy) comes from malloc: one counted request for all of it ([fault]), and a
+  // refusal of any of it is a status.
+  const absl::Status exhausted = absl::ResourceExhaustedError(
+      "gclab: cannot allocate the heap's own state (malloc refused it)");
+  if (!internal::AllowMemoryRequest("heap state")) return exhausted;
+  try {
+    std::unique_ptr<Heap> heap(new Heap());
+    heap->impl_ = std::make_unique<internal::HeapImpl>(*heap, std::move(options));
+    if (absl::Status s = heap->impl_->Init(); !s.ok()) {
+      heap->impl_.reset();
+      return s;
+    }
+    heap->id_ = internal::next_heap_id.fetch_add(1);
     absl::MutexLock lock(&internal::live_heaps_mutex);
     if (internal::live_heaps == nullptr) {
-      internal::live_heaps = new absl::flat_hash_set<uint64_t>();
+      internal::live_heaps = new internal::PointerMap<uint64_t, bool>();
     }
-    internal::live_heaps->insert(heap->id_);
+    if (!internal::live_heaps->TryInsert(heap->id_, true)) {
+      heap->id_ = 0;  // not registered: ~Heap must not look for it
+      return exhausted;
+    }
+    return heap;
+  } catch (const std::bad_alloc&) {
+    return exhausted;
   }
-  return heap;
 }
 
 Heap::~Heap() {
@@ -578,7 +590,7 @@ Heap::~Heap() {
               "a Heap was destroyed during its own collection");
   {
     absl::MutexLock lock(&internal::live_heaps_mutex);
-    if (internal::live_heaps != nullptr) internal::live_heaps->erase(id_);
+    if (internal::live_heaps != nullptr && id_ != 0) internal::live_heaps->erase(id_);
   }
   if (impl_ != nullptr) impl_->DestroyAttachments();
   persistents_.OrphanAll();

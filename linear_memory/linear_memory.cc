@@ -19,8 +19,19 @@ LinearMemorySpace& LinearMemorySpace::For(Heap& heap) {
   if (HeapAttachment* existing = heap.attachment(&kSpaceKey)) {
     return *static_cast<LinearMemorySpace*>(existing);
   }
-  auto space = std::unique_ptr<LinearMemorySpace>(new LinearMemorySpace());
-  space->space_ = std::make_shared<ReservationSpace>(LinearMemoryOptions{});
+  // Side-table memory ([fault]): refused, the heap's out-of-memory handler.
+  std::unique_ptr<LinearMemorySpace> space;
+  if (internal::AllowMemoryRequest("linear memory space")) {
+    try {
+      space.reset(new LinearMemorySpace());
+      space->space_ = std::make_shared<ReservationSpace>(LinearMemoryOptions{});
+    } catch (const std::bad_alloc&) {
+      space.reset();
+    }
+  }
+  if (space == nullptr) {
+    heap.SideTableExhausted("the heap's linear-memory space", sizeof(LinearMemorySpace));
+  }
   LinearMemorySpace* raw = space.get();
   heap.set_attachment(&kSpaceKey, std::move(space));
   return *raw;
