@@ -1,8 +1,10 @@
 // gclab: hooks into the collection cycle, for subsystems built on the heap.
 //
-// Weak references, ephemeron tables and finalization registries are not special cases
-// inside each collector: they register a CollectionHook, and every collector runs the
-// hooks at the same points of the same cycle (gc/DESIGN.md gives the contract):
+// Subsystems built on the heap (the finalization queue, and a program's own) register a
+// CollectionHook, and every collector runs the hooks at the same points of the same
+// cycle (gc/DESIGN.md gives the contract). Weak references, ephemerons and the weak
+// callbacks of WeakMap, WeakSet and FinalizationRegistry need no hook: they are part
+// of every collector's cycle (gc/internal/collector.h, [cycle.weak], [cycle.clear]).
 //
 //   1. Prepare      collector readies its spaces
 //   2. Mark         TraceRoots() of every hook, handles, persistents; closure
@@ -10,8 +12,9 @@
 //                   reports progress: ephemerons resolve here
 //   4. Finalize     ProcessFinalization() of every hook: dead targets are known now;
 //                   held values that must survive are marked (closure follows)
-//   5. ClearWeak    ClearWeak() of every hook: weak slots to dead objects are cleared,
-//                   slots to live objects updated to their current address
+//   5. ClearWeak    the collector clears weak slots to dead objects and updates those
+//                   to live ones, clears dead ephemerons and runs weak callbacks;
+//                   then ClearWeak() of every hook
 //   6. Sweep        the collector reclaims dead objects
 //   then AfterCollection() of every hook, outside the pause's critical part.
 //

@@ -10,7 +10,10 @@
 //   1. Prepare()          abandon allocation buffers, flip spaces, reset counters
 //   2. marking_visitor()  the heap visits every root slot with it
 //   3. Drain()            transitive closure; called again after each hook marks
-//   4. IsAlive(), CurrentAddress()   valid from here to the end of Sweep()
+//   4. IsAlive(), CurrentAddress()   valid from Prepare() to the end of Sweep(); while
+//                         marking is still going on, IsAlive answers "reached so
+//                         far" (RecordEphemeron asks it of keys), and the answer is
+//                         final only for objects that nothing will mark later
 //   5. ClearWeakReferences()  weak slots, ephemerons and weak callbacks (shared code)
 //   6. Sweep()            reclaim; afterwards marks are clear and every object live
 //   7. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
@@ -72,7 +75,9 @@ class Collector {
   virtual void Prepare() = 0;
   virtual Visitor& marking_visitor() = 0;
   virtual void Drain() = 0;
+  // Reached (marked or copied) in this cycle so far; see the call order above.
   virtual bool IsAlive(const void* payload) const = 0;
+  // Where a reached object is now (its copy, for a moving collector).
   virtual void* CurrentAddress(void* payload) const = 0;
   // CurrentAddress(payload) if IsAlive(payload), else null: a weak reference's new
   // value, in one call.
