@@ -20,13 +20,9 @@ FinalizationQueue& FinalizationQueue::For(Heap& heap) {
   }
   // The queue itself is side-table memory too ([fault]): refused, the heap's
   // out-of-memory handler.
-  std::unique_ptr<FinalizationQueue> queue;
-  if (internal::AllowMemoryRequest("finalization queue")) {
-    try {
-      queue.reset(new FinalizationQueue(heap));
-    } catch (const std::bad_alloc&) {
-    }
-  }
+  std::unique_ptr<FinalizationQueue> queue = internal::TryMakeSideObject(
+      "finalization queue",
+      [&] { return std::unique_ptr<FinalizationQueue>(new FinalizationQueue(heap)); });
   if (queue == nullptr) heap.SideTableExhausted("the heap's finalization queue", sizeof(FinalizationQueue));
   FinalizationQueue* raw = queue.get();
   heap.set_attachment(&kQueueKey, std::move(queue));

@@ -119,10 +119,7 @@ class FinalizationQueue final : public HeapAttachment, private CollectionHook {
   // From a registry's weak callback: registration (slot, generation) has a dead target.
   // A registry about to report up to `n` deaths: one allocation instead of doublings.
   void ReserveDead(size_t n) {
-    try {
-      found_.reserve(found_.size() + n);
-    } catch (const std::bad_alloc&) {  // NoteDead copes
-    }
+    (void)internal::TryReserve(found_, found_.size() + n);  // without memory, NoteDead copes
   }
   // False when there was no memory to note it (inside a collection, which cannot
   // fail): the registry keeps the registration ready and reports it again after the

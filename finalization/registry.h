@@ -89,13 +89,8 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     }
     FinalizationQueue& queue = FinalizationQueue::For(heap);
     // The callback is shared (see cleanup_), in side-table memory ([fault]).
-    std::shared_ptr<Cleanup> shared;
-    if (internal::AllowMemoryRequest("registry callback")) {
-      try {
-        shared = std::make_shared<Cleanup>(std::move(wrapped));
-      } catch (const std::bad_alloc&) {
-      }
-    }
+    std::shared_ptr<Cleanup> shared = internal::TryMakeSideObject(
+        "registry callback", [&] { return std::make_shared<Cleanup>(std::move(wrapped)); });
     if (shared == nullptr) heap.SideTableExhausted("a registry's callback", sizeof(Cleanup));
     Local<FinalizationRegistry> registry =
         heap.New<FinalizationRegistry>(heap, queue, std::move(shared));

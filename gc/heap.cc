@@ -196,13 +196,7 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
       }
     }
   }
-  if (header == nullptr) {
-    absl::Status status = OutOfMemoryStatus(cell_size);
-    if (abort_on_oom) {
-      if (oom_handler_) oom_handler_(status);
-      Fatal(__FILE__, __LINE__, "%s", std::string(status.message()).c_str());
-    }
-  }
+  if (header == nullptr && abort_on_oom) ReportOutOfMemory(OutOfMemoryStatus(cell_size));
   return header;
 }
 
@@ -290,8 +284,11 @@ void HeapImpl::Keep(void* object) {
 }
 
 void HeapImpl::SideTableExhausted(const char* what, size_t bytes) {
-  const absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
-      "gclab: out of memory: cannot allocate %d bytes for %s (malloc refused them)", bytes, what));
+  ReportOutOfMemory(absl::ResourceExhaustedError(absl::StrFormat(
+      "gclab: out of memory: cannot allocate %d bytes for %s (malloc refused them)", bytes, what)));
+}
+
+void HeapImpl::ReportOutOfMemory(const absl::Status& status) {
   if (oom_handler_) oom_handler_(status);
   Fatal(__FILE__, __LINE__, "%s", std::string(status.message()).c_str());
 }

@@ -20,15 +20,12 @@ LinearMemorySpace& LinearMemorySpace::For(Heap& heap) {
     return *static_cast<LinearMemorySpace*>(existing);
   }
   // Side-table memory ([fault]): refused, the heap's out-of-memory handler.
-  std::unique_ptr<LinearMemorySpace> space;
-  if (internal::AllowMemoryRequest("linear memory space")) {
-    try {
-      space.reset(new LinearMemorySpace());
-      space->space_ = std::make_shared<ReservationSpace>(LinearMemoryOptions{});
-    } catch (const std::bad_alloc&) {
-      space.reset();
-    }
-  }
+  std::unique_ptr<LinearMemorySpace> space =
+      internal::TryMakeSideObject("linear memory space", [] {
+        auto made = std::unique_ptr<LinearMemorySpace>(new LinearMemorySpace());
+        made->space_ = std::make_shared<ReservationSpace>(LinearMemoryOptions{});
+        return made;
+      });
   if (space == nullptr) {
     heap.SideTableExhausted("the heap's linear-memory space", sizeof(LinearMemorySpace));
   }

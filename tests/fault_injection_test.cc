@@ -360,7 +360,6 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
     // The graph: tables first (so that their keys are pending when traced), then the
     // object that reaches the keys.
     Local<WeakMap<Node, Node>> map = WeakMap<Node, Node>::New(heap);
-    Local<Array> sets = heap.New<Array>(0);  // holds nothing; the sets are below
     std::vector<Local<WeakSet<Node>>> set_list;
     for (int s = 0; s < kSets; ++s) set_list.push_back(WeakSet<Node>::New(heap));
     Local<Array> wide = heap.New<Array>(kWide);
@@ -443,7 +442,6 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
     EXPECT_EQ(map->size() + map2->size(), static_cast<size_t>(kMapKeys));
     for (int s = 0; s < kSets; ++s) EXPECT_EQ(set_list[s]->size(), static_cast<size_t>(kSetKeys));
     EXPECT_EQ(delivered, kRegistered);
-    (void)sets;
   }
   created->reset();  // the live ones now: every destructor ran exactly once
   EXPECT_EQ(destroyed, dead_counted + live_counted);
@@ -452,12 +450,9 @@ TEST_P(FaultInjectionTest, ACollectionWithNoMemoryForItsSideTablesStillCollects)
 // A scheduler with no memory to take the deliveries a collection found keeps none of
 // them and loses none: the queue offers them again after the next collection.
 TEST_P(FaultInjectionTest, DeliveriesTheSchedulerHadNoMemoryForComeLater) {
-  HeapOptions options;
-  options.collector = GetParam();
   // Counts deliveries at given collections: no stress collections in between.
-  absl::StatusOr<std::unique_ptr<Heap>> created = Heap::Create(testing::WithoutStress(options));
-  ASSERT_TRUE(created.ok()) << created.status();
-  Heap& heap = **created;
+  std::unique_ptr<Heap> owned = testing::MakeHeapWithoutStress(GetParam(), size_t{256} << 20, nullptr);
+  Heap& heap = *owned;
   RandomizedScheduler::Options randomized;
   randomized.max_delay_turns = 0;  // every delivery runs at the first turn after it
   absl::StatusOr<std::unique_ptr<RandomizedScheduler>> scheduler =
@@ -498,12 +493,9 @@ TEST_P(FaultInjectionTest, DeliveriesTheSchedulerHadNoMemoryForComeLater) {
 // ready and notes them after a later collection: every one is delivered, once.
 // (Run on a heap whose first collection is the one without memory.)
 TEST_P(FaultInjectionTest, DeathsACollectionHadNoMemoryToNoteAreDeliveredLater) {
-  HeapOptions options;
-  options.collector = GetParam();
   // Counts deliveries at given collections: no stress collections in between.
-  absl::StatusOr<std::unique_ptr<Heap>> created = Heap::Create(testing::WithoutStress(options));
-  ASSERT_TRUE(created.ok()) << created.status();
-  Heap& heap = **created;
+  std::unique_ptr<Heap> owned = testing::MakeHeapWithoutStress(GetParam(), size_t{256} << 20, nullptr);
+  Heap& heap = *owned;
   int delivered = 0;
   HandleScope scope(heap);
   Local<NodeRegistry> registry = NodeRegistry::Create(heap, [&](Local<Node>) { ++delivered; });

@@ -48,6 +48,8 @@ class HeapImpl {
   // out-of-memory handler with ResourceExhausted naming `what`, then stops the
   // program if the handler returned.
   [[noreturn]] void SideTableExhausted(const char* what, size_t bytes);
+  // The out-of-memory handler with `status`, then a stop if it returned ([alloc.oom]).
+  [[noreturn]] void ReportOutOfMemory(const absl::Status& status);
 
   absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
 

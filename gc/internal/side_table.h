@@ -52,22 +52,6 @@ struct SideTableAllocator {
 template <typename T>
 using SideVector = std::vector<T, SideTableAllocator<T>>;
 
-// Makes room for at least one more element in `v` (doubling, at least `min`), or
-// returns false with `v` unchanged. The check is inline; growing is not.
-template <typename T>
-[[gnu::noinline]] bool GrowSideVector(SideVector<T>& v, size_t min) {
-  try {
-    v.reserve(std::max(min, v.capacity() * 2));
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
-  return true;
-}
-template <typename T>
-GCLAB_INLINE bool TryGrow(SideVector<T>& v, size_t min = 16) {
-  return __builtin_expect(v.size() < v.capacity(), 1) || GrowSideVector(v, min);
-}
-
 // Capacity for at least `n` elements in `v`, or false with `v` unchanged.
 template <typename T>
 bool TryReserve(SideVector<T>& v, size_t n) {
@@ -78,6 +62,31 @@ bool TryReserve(SideVector<T>& v, size_t n) {
     return false;
   }
   return true;
+}
+
+// Makes room for at least one more element in `v` (doubling, at least `min`), or
+// returns false with `v` unchanged. The check is inline; growing is not.
+template <typename T>
+[[gnu::noinline]] bool GrowSideVector(SideVector<T>& v, size_t min) {
+  return TryReserve(v, std::max(min, v.capacity() * 2));
+}
+template <typename T>
+GCLAB_INLINE bool TryGrow(SideVector<T>& v, size_t min = 16) {
+  return __builtin_expect(v.size() < v.capacity(), 1) || GrowSideVector(v, min);
+}
+
+// The object `make()` returns (from new or std::make_shared), made as one counted
+// request; null when the fault-injection hook or malloc refuses it. For objects a
+// subsystem makes on first use, whose callers turn null into the out-of-memory
+// handler.
+template <typename F>
+auto TryMakeSideObject(const char* what, F&& make) -> decltype(make()) {
+  if (!AllowMemoryRequest(what)) return nullptr;
+  try {
+    return make();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 // push_back without an exception: false, `v` unchanged, when there is no memory. On
