@@ -1,46 +1,122 @@
-// The collector factory: one case per collector folder.
+// The registry of collectors (gc/collectors.h, gc/internal/collector_registry.h).
+#include "gc/collectors.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "gc/heap.h"
-#include "gc/internal/collector.h"
-#include "gc/mark_sweep/mark_sweep.h"
-#include "gc/semispace/semispace.h"
+#include "absl/strings/str_join.h"
+#include "gc/internal/check.h"
+#include "gc/internal/collector_registry.h"
 
 namespace gclab {
 
 namespace internal {
 
-std::unique_ptr<Collector> CreateCollector(CollectorKind kind, AllocationState& alloc) {
-  switch (kind) {
-    case CollectorKind::kMarkSweep:
-      return std::make_unique<MarkSweepCollector>(alloc);
-    case CollectorKind::kSemispace:
-      return std::make_unique<SemispaceCollector>(alloc);
+namespace {
+
+// Filled by static registrars before main; read-only afterwards. A function-local
+// static, so that registrars in any translation unit find it constructed.
+std::vector<std::unique_ptr<CollectorRegistration>>& Registrations() {
+  static auto* registrations = new std::vector<std::unique_ptr<CollectorRegistration>>();
+  return *registrations;
+}
+
+std::string KnownNames() {
+  std::vector<std::string> names;
+  for (const auto& r : Registrations()) names.emplace_back(r->info.name);
+  std::sort(names.begin(), names.end());
+  return absl::StrJoin(names, ", ");
+}
+
+}  // namespace
+
+CollectorRegistrar::CollectorRegistrar(CollectorRegistration registration) {
+  GCLAB_CHECK(!registration.info.name.empty() && registration.factory != nullptr,
+              "a collector registration needs a name and a factory");
+  GCLAB_CHECK(FindRegistration(CollectorKind(registration.info.name.data())) == nullptr,
+              "two collectors registered the name \"%s\"",
+              std::string(registration.info.name).c_str());
+  Registrations().push_back(std::make_unique<CollectorRegistration>(std::move(registration)));
+}
+
+const CollectorRegistration* FindRegistration(CollectorKind kind) {
+  for (const auto& r : Registrations()) {
+    if (r->info.name == kind.name()) return r.get();
   }
   return nullptr;
 }
 
-}  // namespace internal
-
-std::string_view CollectorName(CollectorKind kind) {
-  switch (kind) {
-    case CollectorKind::kMarkSweep: return "mark-sweep";
-    case CollectorKind::kSemispace: return "semispace";
+absl::Status RejectUnknownOptions(std::string_view collector, const CollectorOptions& options,
+                                  std::initializer_list<std::string_view> known) {
+  for (const auto& [name, value] : options) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: the %s collector has no option \"%s\" (it reads: %s)", collector, name,
+          known.size() == 0 ? std::string("none")
+                            : absl::StrJoin(std::vector<std::string>(known.begin(), known.end()),
+                                            ", ")));
+    }
   }
-  return "unknown";
+  return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
+                                        const CollectorOptions& options,
+                                        std::string_view name, uint64_t fallback) {
+  auto it = options.find(std::string(name));
+  if (it == options.end()) return fallback;
+  std::string_view text = it->second;
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (std::toupper(static_cast<unsigned char>(text.back()))) {
+      case 'K': scale = uint64_t{1} << 10; break;
+      case 'M': scale = uint64_t{1} << 20; break;
+      case 'G': scale = uint64_t{1} << 30; break;
+      default: break;
+    }
+    if (scale != 1) text.remove_suffix(1);
+  }
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(std::string(text), &value) || value > (~uint64_t{0}) / scale) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gclab: the %s collector's option %s=\"%s\" is not a byte count (such as 4194304, "
+        "64K or 4M)",
+        collector, name, it->second));
+  }
+  return value * scale;
+}
+
+}  // namespace internal
+
 const std::vector<CollectorKind>& AllCollectors() {
-  static const std::vector<CollectorKind> kAll = {CollectorKind::kMarkSweep,
-                                                  CollectorKind::kSemispace};
-  return kAll;
+  static const std::vector<CollectorKind>* all = [] {
+    auto* kinds = new std::vector<CollectorKind>();
+    for (const auto& r : internal::Registrations()) {
+      kinds->push_back(CollectorKind(r->info.name.data()));
+    }
+    std::sort(kinds->begin(), kinds->end(),
+              [](CollectorKind a, CollectorKind b) { return a.name() < b.name(); });
+    return kinds;
+  }();
+  return *all;
 }
 
 absl::StatusOr<CollectorKind> ParseCollectorKind(std::string_view name) {
-  for (CollectorKind kind : AllCollectors()) {
-    if (CollectorName(kind) == name) return kind;
+  for (const auto& r : internal::Registrations()) {
+    if (r->info.name == name) return CollectorKind(r->info.name.data());
   }
   return absl::InvalidArgumentError(absl::StrFormat(
-      "gclab: unknown collector \"%s\" (known: mark-sweep, semispace)", name));
+      "gclab: unknown collector \"%s\" (registered: %s)", name, internal::KnownNames()));
+}
+
+const CollectorInfo& GetCollectorInfo(CollectorKind kind) {
+  const internal::CollectorRegistration* r = internal::FindRegistration(kind);
+  GCLAB_CHECK(r != nullptr, "no collector is registered as \"%s\"",
+              std::string(kind.name()).c_str());
+  return r->info;
 }
 
 }  // namespace gclab

@@ -8,6 +8,8 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "gc/internal/barrier.h"
+#include "gc/internal/collector_registry.h"
 #include "gc/internal/heap_impl.h"
 #include "gc/internal/independent_verifier.h"
 #include "gc/internal/pointer_set.h"
@@ -79,7 +81,13 @@ bool IsHeapAlive(uint64_t heap_id) {
 HeapImpl::HeapImpl(Heap& heap, HeapOptions options)
     : heap_(heap), options_(std::move(options)) {}
 
-HeapImpl::~HeapImpl() = default;
+HeapImpl::~HeapImpl() {
+  if (counted_in_barriers_) {
+    const CollectorCapabilities& capabilities = collector_->info().capabilities;
+    if (capabilities.write_barrier) write_barrier_heaps.fetch_sub(1);
+    if (capabilities.load_barrier) load_barrier_heaps.fetch_sub(1);
+  }
+}
 
 absl::Status HeapImpl::Init() {
   if (options_.heap_limit < (size_t{1} << 20) || options_.heap_limit > (size_t{1} << 40)) {
@@ -93,11 +101,18 @@ absl::Status HeapImpl::Init() {
   if (!options_.stress.has_value()) options_.stress = StressOptions::FromEnvironment();
   stress_ = *options_.stress;
   stress_random_ = (stress_.random_seed * 0x9E3779B97F4A7C15ull) | 1;  // xorshift needs non-zero
-  collector_ = CreateCollector(options_.collector, heap_.alloc_);
-  if (collector_ == nullptr) {
-    return absl::InvalidArgumentError("gclab: unknown collector kind");
-  }
+  const CollectorRegistration* registration = FindRegistration(options_.collector);
+  if (registration == nullptr) return ParseCollectorKind(options_.collector.name()).status();
+  auto collector = registration->factory(heap_.alloc_, options_.collector_options);
+  if (!collector.ok()) return collector.status();
+  collector_ = *std::move(collector);
+  collector_->set_info(&registration->info);
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
+  // The barriers' fast paths turn on while a heap that needs them lives ([barrier]).
+  const CollectorCapabilities& capabilities = registration->info.capabilities;
+  if (capabilities.write_barrier) write_barrier_heaps.fetch_add(1);
+  if (capabilities.load_barrier) load_barrier_heaps.fetch_add(1);
+  counted_in_barriers_ = true;
   collector_->set_ephemeron_algorithm(options_.ephemeron_algorithm);
   collector_->set_zap_freed(stress_.zap_freed);
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
@@ -646,6 +661,10 @@ CollectorKind Heap::collector_kind() const { return impl_->options().collector; 
 std::string_view Heap::collector_name() const { return impl_->collector().name(); }
 
 bool Heap::moves_objects() const { return impl_->collector().moves_objects(); }
+
+const CollectorCapabilities& Heap::capabilities() const {
+  return impl_->collector().info().capabilities;
+}
 
 const HeapOptions& Heap::options() const { return impl_->options(); }
 

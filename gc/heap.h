@@ -17,7 +17,7 @@
 //   };
 //
 //   gclab::HeapOptions options;
-//   options.collector = gclab::CollectorKind::kSemispace;   // or kMarkSweep
+//   options.collector = "semispace";   // any registered collector (collectors.h)
 //   std::unique_ptr<gclab::Heap> heap = gclab::Heap::Create(options).value();
 //   gclab::HandleScope scope(*heap);
 //   gclab::Local<Node> head = heap->New<Node>(1);
@@ -52,6 +52,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gc/collection_hook.h"
+#include "gc/collectors.h"
 #include "gc/garbage_collected.h"
 #include "gc/internal/allocation_state.h"
 #include "gc/internal/check.h"
@@ -65,16 +66,6 @@
 #include "gc/visitor.h"
 
 namespace gclab {
-
-// The collectors a heap can use (gc/<name>/README.md describes each).
-enum class CollectorKind {
-  kMarkSweep,  // non-moving; size-class free lists; large-object space
-  kSemispace,  // moving; Cheney copying between two halves; large-object space
-};
-std::string_view CollectorName(CollectorKind kind);
-absl::StatusOr<CollectorKind> ParseCollectorKind(std::string_view name);
-// Every collector, for tests and benchmarks that run on all of them.
-const std::vector<CollectorKind>& AllCollectors();
 
 // How ephemerons are resolved (weak/ephemeron_table.h). Both give the same result.
 enum class EphemeronAlgorithm {
@@ -132,7 +123,12 @@ struct StressOptions {
 };
 
 struct HeapOptions {
+  // A registered collector (collectors.h): CollectorKind::kSemispace, or by name,
+  // "semispace". Heap::Create fails with InvalidArgument for a name none registered.
   CollectorKind collector = CollectorKind::kMarkSweep;
+  // Options for that collector, which its README lists; InvalidArgument from
+  // Heap::Create for one it does not read.
+  CollectorOptions collector_options;
   // Hard cap on the bytes of objects the heap may hold: cells as allocated, headers
   // and size-class rounding included (gc/DESIGN.md [alloc.limit]). Not a cap on
   // memory held from the OS: semispace reserves twice this much address space for
@@ -226,6 +222,8 @@ class Heap {
 
   CollectorKind collector_kind() const;
   std::string_view collector_name() const;
+  // What the collector can do (collectors.h); moves_objects() is capabilities().moves_objects.
+  const CollectorCapabilities& capabilities() const;
   bool moves_objects() const;
   const HeapOptions& options() const;
 

@@ -28,42 +28,73 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "gc/internal/barrier.h"
+
 namespace gclab {
 
 class Visitor;
 template <typename T>
 class Local;
 
-// One template, two kinds of reference (as cppgc's BasicMember): kWeak decides only how
-// Visitor::Trace reports the field.
+// One template, two kinds of reference (as cppgc's BasicMember): kWeak decides how
+// Visitor::Trace reports the field, and whether reading it goes through the load hook.
+//
+// Every store into a Member (construction from a value, copy and move construction and
+// assignment, assignment from a pointer, null or a Local) first calls the write hook
+// with the slot, the value it held and the value it gets; every read of a WeakMember's
+// target calls the load hook (gc/DESIGN.md [barrier]). Both cost one load and a branch
+// while no heap's collector wants them. A move is a copy: the source keeps its value.
 template <typename T, bool kWeak>
 class BasicMember {
  public:
   BasicMember() = default;
   BasicMember(std::nullptr_t) {}  // NOLINT: implicit like a pointer
-  BasicMember(T* object) : raw_(object) {}  // NOLINT: implicit like a pointer
+  BasicMember(T* object) { Init(object); }  // NOLINT: implicit like a pointer
+  BasicMember(const BasicMember& other) { Init(other.raw_); }
   template <typename U, bool kOtherWeak,
             typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember(const BasicMember<U, kOtherWeak>& other)  // NOLINT
-      : raw_(static_cast<T*>(other.Get())) {}
+  BasicMember(const BasicMember<U, kOtherWeak>& other) {  // NOLINT
+    Init(static_cast<T*>(other.Get()));
+  }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember(const Local<U>& handle) : raw_(static_cast<T*>(handle.Get())) {}  // NOLINT
+  BasicMember(const Local<U>& handle) {  // NOLINT
+    Init(static_cast<T*>(handle.Get()));
+  }
 
+  BasicMember& operator=(const BasicMember& other) {
+    Store(other.raw_);
+    return *this;
+  }
+  template <typename U, bool kOtherWeak,
+            typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
+  BasicMember& operator=(const BasicMember<U, kOtherWeak>& other) {
+    Store(static_cast<T*>(other.Get()));
+    return *this;
+  }
   BasicMember& operator=(T* object) {
-    raw_ = object;
+    Store(object);
     return *this;
   }
   BasicMember& operator=(std::nullptr_t) {
-    raw_ = nullptr;
+    Store(nullptr);
     return *this;
   }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
   BasicMember& operator=(const Local<U>& handle) {
-    raw_ = static_cast<T*>(handle.Get());
+    Store(static_cast<T*>(handle.Get()));
     return *this;
   }
 
-  T* Get() const { return static_cast<T*>(raw_); }
+  T* Get() const {
+    if constexpr (kWeak) internal::LoadBarrier(&raw_, raw_);
+    return static_cast<T*>(raw_);
+  }
+  // A strong Member read as the result of a weak lookup (a WeakMap's value, reached
+  // through its weak key): the read goes through the load hook too.
+  T* GetThroughLoadHook() const {
+    internal::LoadBarrier(&raw_, raw_);
+    return static_cast<T*>(raw_);
+  }
   T* operator->() const { return Get(); }
   T& operator*() const { return *Get(); }
   operator T*() const { return Get(); }  // NOLINT: reads like a pointer
@@ -71,6 +102,15 @@ class BasicMember {
 
  private:
   friend class Visitor;
+  GCLAB_INLINE void Init(void* value) {
+    internal::WriteBarrier(&raw_, nullptr, value);
+    raw_ = value;
+  }
+  GCLAB_INLINE void Store(void* value) {
+    internal::WriteBarrier(&raw_, raw_, value);
+    raw_ = value;
+  }
+
   // Stored untyped so that collectors can rewrite it through a void** slot.
   void* raw_ = nullptr;
 };

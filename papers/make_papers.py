@@ -484,6 +484,10 @@ def paper_reclamation(folder):
 # --------------------------------------------------------------------------------
 # Paper 4: collectors against the baselines.
 
+# What the gc suite runs beside gclab's collectors; every other variant is a collector
+# of gclab's registry (gc/collectors.h), whatever its name.
+BASELINES = ("bump-pointer", "new-delete", "boehm", "mimalloc", "shared_ptr")
+
 def paper_collectors(folder):
     runs, context = load_suite(folder, "gc")
     if not runs:
@@ -525,8 +529,7 @@ def paper_collectors(folder):
                       "x new/delete", "x mimalloc", "x shared_ptr"], rows) + "\n\n"
         if bars and family != "BM_Alloc":
             fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
-            colors = ["tab:orange" if v in ("mark-sweep", "semispace") else "tab:gray"
-                      for v, _, _ in bars]
+            colors = ["tab:gray" if v in BASELINES else "tab:orange" for v, _, _ in bars]
             a.barh([v for v, _, _ in bars], [t for _, t, _ in bars], color=colors)
             a.set_xlabel("ms")
             a.invert_yaxis()
@@ -537,8 +540,10 @@ def paper_collectors(folder):
             out += f"![{title}]({save(fig, family.lower().replace('bm_', '') + '.png')})\n\n"
     findings = []
     for family, title in (("BM_GCBench", "GCBench"), ("BM_BinaryTrees", "binary-trees")):
-        for collector in ("mark-sweep", "semispace"):
-            name = f"{family}/{collector}"
+        for name in names(runs, family + "/"):
+            collector = name.split("/")[1]
+            if collector in BASELINES:
+                continue
             ratios = [(b, med(values(runs, name, "x_" + b)))
                       for b in ("boehm", "new-delete", "mimalloc", "shared_ptr")]
             ratios = [f"{r:.2f}x {b}'s" for b, r in ratios if r is not None]

@@ -258,7 +258,7 @@ TEST_P(StressModeTest, ObjectsAHookMarksAreRootsOfThatCycle) {
 }
 
 TEST_P(StressModeTest, ZappedCellsHoldThePattern) {
-  if (GetParam() != CollectorKind::kMarkSweep || testing::kSanitized) {
+  if (GetCollectorInfo(GetParam()).capabilities.moves_objects || testing::kSanitized) {
     GTEST_SKIP() << "reads a dead cell in place: a non-moving collector, without ASan";
   }
   StressOptions stress;
@@ -307,8 +307,8 @@ TEST_P(StressModeTest, APagePartlyZappedThenDeadIsZappedAgain) {
 }
 
 TEST_P(StressModeTest, UnderAsanAReadOfAZappedCellIsReported) {
-  if (!testing::kSanitized || GetParam() != CollectorKind::kMarkSweep) {
-    GTEST_SKIP() << "ASan poisons zapped mark-sweep cells";
+  if (!testing::kSanitized || GetCollectorInfo(GetParam()).capabilities.moves_objects) {
+    GTEST_SKIP() << "ASan poisons the zapped cells of a non-moving collector";
   }
   ::testing::FLAGS_gtest_death_test_style = "threadsafe";
   EXPECT_DEATH(

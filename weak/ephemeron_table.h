@@ -81,7 +81,7 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
   V* Get(const K* key) const {
     CheckKey(key);
     const Entry* e = table_.Find(key);
-    return e == nullptr ? nullptr : e->value.Get();
+    return e == nullptr ? nullptr : e->value.GetThroughLoadHook();  // [barrier]
   }
   bool Has(const K* key) const {
     CheckKey(key);

@@ -4,9 +4,30 @@
 
 #include "absl/strings/str_format.h"
 #include "gc/collection_hook.h"
+#include "gc/internal/chunk_table.h"
 #include "gc/internal/check.h"
 
 namespace gclab::internal {
+
+Collector::~Collector() {
+  for (const Range& r : object_memory_) ChunkTable::Unregister(r.start, r.size);
+}
+
+absl::Status Collector::RegisterObjectMemory(const void* start, size_t size) {
+  if (!TryReserve(object_memory_, object_memory_.size() + 1) ||
+      !ChunkTable::Register(start, size, this)) {
+    return absl::ResourceExhaustedError(
+        "gclab: cannot record which collector owns the heap's memory (no memory for the chunk table)");
+  }
+  object_memory_.push_back({start, size});
+  return absl::OkStatus();
+}
+
+void* Collector::HolderOf(const void* address) const {
+  if (ChunkTable::Owner(address) != this) return nullptr;
+  if (SmallSpaceContains(address)) return SmallHolderOf(address);
+  return large_.HolderOf(address);
+}
 
 std::string Collector::DescribeAllocationFailure(size_t cell_size) const {
   if (cell_size > kMaxSmallCell) {

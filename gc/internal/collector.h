@@ -1,10 +1,10 @@
-// gclab internal: the interface every collector implements, and the factory.
+// gclab internal: the interface every collector implements.
 //
 // The heap (HeapImpl) owns the cycle: it calls these methods in the fixed order of
 // gc/DESIGN.md and runs the hooks between them. A collector owns its spaces, the
 // marking or copying visitor, and the allocation fast-path state it hands to the
-// heap. Adding a collector: a folder gc/<name>/ with one class deriving from
-// Collector, a CollectorKind value, and a case in CreateCollector.
+// heap. Adding a collector: a folder gc/collectors/<name>/ with one class deriving
+// from Collector and its registration (internal/collector_registry.h).
 //
 // Call order within one cycle:
 //   1. Prepare()          abandon allocation buffers, flip spaces, reset counters
@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gc/collectors.h"
 #include "gc/heap.h"
 #include "gc/internal/allocation_state.h"
 #include "gc/internal/chunked_vector.h"
@@ -49,15 +50,33 @@ namespace gclab::internal {
 
 class Collector {
  public:
-  explicit Collector(AllocationState& alloc) : alloc_(alloc) {}
-  virtual ~Collector() = default;
+  explicit Collector(AllocationState& alloc) : alloc_(alloc) { large_.set_owner(this); }
+  virtual ~Collector();
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  virtual std::string_view name() const = 0;
-  virtual bool moves_objects() const = 0;
+  // From the collector's registration (set by the heap right after the factory).
+  const CollectorInfo& info() const { return *info_; }
+  void set_info(const CollectorInfo* info) { info_ = info; }
+  std::string_view name() const { return info_->name; }
+  bool moves_objects() const { return info_->capabilities.moves_objects; }
   // Reserves the collector's spaces for a heap of `heap_limit` bytes.
   virtual absl::Status Init(size_t heap_limit) = 0;
+
+  // --- Barriers (gc/DESIGN.md [barrier]), called only if the registration's
+  // capabilities ask for them, for slots in this collector's memory, inside and
+  // outside collections (a weak callback may store or read a Member).
+  // Before `new_value` is stored into the Member at `slot`, which held `old_value`
+  // (null when the Member is being constructed).
+  virtual void WriteBarrier(void** slot, void* old_value, void* new_value) {
+    (void)slot, (void)old_value, (void)new_value;
+  }
+  // The program read `value` out of the weak reference at `slot`.
+  virtual void LoadBarrier(void* const* slot, void* value) { (void)slot, (void)value; }
+  // The payload of the object whose cell holds `address` (a slot of a barrier), or
+  // null if no allocated object's cell does. Outside collections; for barriers that
+  // remember objects rather than slots, and for checks.
+  void* HolderOf(const void* address) const;
 
   // A small cell of at least `cell_size` (<= kMaxSmallCell) bytes, its actual size
   // in `*allocated`; or null when the spaces have no room for it. A bump-mode
@@ -87,6 +106,10 @@ class Collector {
 
   // True for a payload address of an allocated object (outside a cycle).
   virtual bool Contains(const void* payload) const = 0;
+  // Whether `address` lies in the collector's small-object spaces, and HolderOf for
+  // such an address.
+  virtual bool SmallSpaceContains(const void* address) const = 0;
+  virtual void* SmallHolderOf(const void* address) const = 0;
   // True for an address where an object was before the last collection moved it (a
   // copying collector's old space): a quick test for stale raw pointers.
   virtual bool IsOldAddress(const void* address) const {
@@ -169,6 +192,11 @@ class Collector {
     marked_objects_ += 1;
   }
 
+  // Registers [start, start + size) (whole chunks) as this collector's object memory
+  // in the process-wide ChunkTable, for the barriers' slow path; unregistered when
+  // the collector is destroyed. ResourceExhausted if no memory is left for the table.
+  absl::Status RegisterObjectMemory(const void* start, size_t size);
+
   AllocationState& alloc_;
   LargeObjectSpace large_;
   bool zap_freed_ = false;
@@ -204,6 +232,12 @@ class Collector {
   void TraceWeakSlotStrongly(void** slot);
   void ResolveLostReachedKeys();
 
+  const CollectorInfo* info_ = nullptr;
+  struct Range {
+    const void* start;
+    size_t size;
+  };
+  SideVector<Range> object_memory_;  // registered in the ChunkTable
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
   // Whether the key slots of resolved ephemerons need updating to the key's new
   // address (a moving collector); a non-moving one knows they stay as they are. Set
@@ -241,8 +275,6 @@ class CollectorVisitor : public Visitor {
  private:
   Collector& collector_;
 };
-
-std::unique_ptr<Collector> CreateCollector(CollectorKind kind, AllocationState& alloc);
 
 }  // namespace gclab::internal
 

@@ -106,6 +106,7 @@ class HeapImpl {
   size_t external_bytes_ = 0;
   size_t external_trigger_ = 0;  // collect when external_bytes_ reaches it
   bool in_collection_ = false;
+  bool counted_in_barriers_ = false;  // in write_barrier_heaps / load_barrier_heaps
 };
 
 }  // namespace gclab::internal

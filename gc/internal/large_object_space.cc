@@ -4,34 +4,78 @@
 
 
 #include "gc/fault_injection.h"
+#include "gc/internal/chunk_table.h"
+#include "gc/internal/sanitizer.h"
 #include "gc/internal/virtual_memory.h"
 
 namespace gclab::internal {
 
-size_t LargeObjectSpace::MappedSize(const ObjectHeader* header) {
-  return RoundUp(CellSize(header) + sizeof(uint64_t), kOsPageSize);
+namespace {
+// The pages the object uses (what it commits), and the whole chunks it is mapped in.
+size_t UsedSize(size_t cell_size) { return RoundUp(cell_size + sizeof(uint64_t), kOsPageSize); }
+size_t ChunkedSize(size_t cell_size) { return RoundUp(cell_size + sizeof(uint64_t), kChunkSize); }
+}  // namespace
+
+size_t LargeObjectSpace::MappedSize(const ObjectHeader* header) { return UsedSize(CellSize(header)); }
+
+void LargeObjectSpace::Unmap(ObjectHeader* header) {
+  const size_t chunked = ChunkedSize(CellSize(header));
+  ChunkTable::Unregister(Prefix(header), chunked);
+  munmap(Prefix(header), chunked);
 }
 
 // The heap runs the destructors of the objects left (Heap::~Heap); this only unmaps.
 LargeObjectSpace::~LargeObjectSpace() {
-  objects_.ForEach([&](ObjectHeader* h) { munmap(Prefix(h), MappedSize(h)); });
+  objects_.ForEach([&](ObjectHeader* h) { Unmap(h); });
 }
 
 ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
-  size_t mapped = RoundUp(cell_size + sizeof(uint64_t), kOsPageSize);
+  const size_t chunked = ChunkedSize(cell_size);
   if (!AllowMemoryRequest("large object mapping")) return nullptr;  // gc/fault_injection.h
-  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // Over-map by a chunk and trim both ends, so the mapping is chunk-aligned.
+  const size_t over = chunked + kChunkSize - kOsPageSize;
+  void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
-  auto* prefix = static_cast<uint64_t*>(p);
+  char* start = reinterpret_cast<char*>(RoundUp(reinterpret_cast<uintptr_t>(p), kChunkSize));
+  if (start != p) munmap(p, static_cast<size_t>(start - static_cast<char*>(p)));
+  char* end = static_cast<char*>(p) + over;
+  if (start + chunked != end) munmap(start + chunked, static_cast<size_t>(end - start - chunked));
+  // ASan keeps its shadow across munmap (see VirtualMemory::Reserve).
+  UnpoisonMemory(start, chunked);
+  auto* prefix = reinterpret_cast<uint64_t*>(start);
   *prefix = static_cast<uint64_t>(cell_size) << 2;
   auto* header = reinterpret_cast<ObjectHeader*>(prefix + 1);
   header->word = 0;
-  if (!objects_.TryInsert(header)) {  // no memory to index it: as if the mapping failed
-    munmap(p, mapped);
+  // No memory to index it or to map it to its collector: as if the mapping failed.
+  if (!ChunkTable::Register(start, chunked, owner_)) {
+    munmap(start, chunked);
     return nullptr;
   }
-  committed_ += mapped;
+  if (!objects_.TryInsert(header)) {
+    ChunkTable::Unregister(start, chunked);
+    munmap(start, chunked);
+    return nullptr;
+  }
+  committed_ += UsedSize(cell_size);
   return header;
+}
+
+void* LargeObjectSpace::HolderOf(const void* address) const {
+  // Every large object starts a chunk: walk down chunk by chunk from `address` while
+  // the chunks still belong to this space's collector.
+  auto a = reinterpret_cast<uintptr_t>(address);
+  for (uintptr_t chunk = a / kChunkSize * kChunkSize;
+       ChunkTable::Owner(reinterpret_cast<void*>(chunk)) == owner_ && chunk != 0;
+       chunk -= kChunkSize) {
+    auto* header = reinterpret_cast<ObjectHeader*>(chunk + sizeof(uint64_t));
+    if (!objects_.contains(header)) continue;
+    if (a < reinterpret_cast<uintptr_t>(header->payload()) ||
+        a >= reinterpret_cast<uintptr_t>(header) + CellSize(header)) {
+      return nullptr;
+    }
+    return header->payload();
+  }
+  return nullptr;
 }
 
 SweepResult LargeObjectSpace::Sweep() {
@@ -46,9 +90,8 @@ SweepResult LargeObjectSpace::Sweep() {
     if (h->type()->finalize != nullptr) h->type()->finalize(h->payload());
     result.freed_bytes += CellSize(h);
     result.freed_objects += 1;
-    size_t mapped = MappedSize(h);
-    committed_ -= mapped;
-    munmap(Prefix(h), mapped);
+    committed_ -= MappedSize(h);
+    Unmap(h);
     return false;
   });
   return result;

@@ -3,8 +3,10 @@
 // Objects whose cell exceeds kMaxSmallCell get a mapping of their own. They never
 // move (copying them would cost more than it saves); a collection marks them and the
 // sweep unmaps the unmarked ones, returning their memory to the OS at once. Each
-// mapping starts with a prefix word holding the cell size, the mark bit and the
-// worklist-overflow bit:
+// mapping is a whole number of 256 KiB chunks, chunk-aligned, and registered in the
+// ChunkTable as its collector's (chunk_table.h); only the pages the object touches
+// cost memory. It starts with a prefix word holding the cell size, the mark bit and
+// the worklist-overflow bit:
 //
 //   [ prefix (8 bytes) ][ ObjectHeader ][ payload ... ]
 //
@@ -21,6 +23,8 @@
 #include "gc/internal/pointer_set.h"
 
 namespace gclab::internal {
+
+class Collector;
 
 struct SweepResult {
   size_t freed_bytes = 0;
@@ -46,6 +50,11 @@ class LargeObjectSpace {
   bool Contains(const void* payload) const {
     return objects_.contains(ObjectHeader::FromPayload(payload));
   }
+  // The payload of the large object whose cell holds `address`, or null. Linear in
+  // the chunks between the object's start and `address`.
+  void* HolderOf(const void* address) const;
+  // The collector whose objects these are, for the ChunkTable.
+  void set_owner(Collector* owner) { owner_ = owner; }
 
   // The prefix word before the header: cell size << 2 | overflowed << 1 | marked.
   static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> 2; }
@@ -86,7 +95,9 @@ class LargeObjectSpace {
     return reinterpret_cast<uint64_t*>(const_cast<ObjectHeader*>(header)) - 1;
   }
   static size_t MappedSize(const ObjectHeader* header);
+  void Unmap(ObjectHeader* header);
 
+  Collector* owner_ = nullptr;
   PointerSet<ObjectHeader> objects_;
   size_t committed_ = 0;
 };

@@ -28,6 +28,11 @@
 #include "gc/internal/check.h"
 
 namespace gclab {
+template <typename T>
+struct RelocateByMove;  // gc/garbage_collected.h
+}  // namespace gclab
+
+namespace gclab {
 class Visitor;
 }
 
@@ -40,7 +45,9 @@ struct TypeInfo {
   // Runs ~T(); null when T is trivially destructible (the collector then skips it).
   void (*finalize)(void* payload);
   // Moves a T from `from` to `to` (move-construct, then destroy the source); null when
-  // T is trivially copyable and a memcpy suffices.
+  // a memcpy suffices: T is trivially destructible (gc/garbage_collected.h: Members
+  // make every holder's copy constructor non-trivial, but copying their bits is
+  // exactly a relocation) and RelocateByMove<T> is not set.
   void (*relocate)(void* to, void* from);
   // Bytes of the object's cell, header included (CellSizeFor(sizeof(T))). A size-class
   // allocator may hand out a larger cell; copying and linear walks use this one.
@@ -102,7 +109,7 @@ struct TypeInfoFor {
   static constexpr TypeInfo kInfo = {
       &Trace,
       std::is_trivially_destructible_v<T> ? nullptr : &Finalize,
-      std::is_trivially_copyable_v<T> ? nullptr : &Relocate,
+      std::is_trivially_destructible_v<T> && !RelocateByMove<T>::value ? nullptr : &Relocate,
       CellSizeFor(sizeof(T)),
       TypeNameFor<T>::value,
   };

@@ -13,8 +13,8 @@
 // cycle will need (survivors plus the allocation budget) and returns the rest to the
 // OS; in debug builds the old half is made inaccessible, so a stale raw pointer
 // faults at once.
-#ifndef GCLAB_GC_SEMISPACE_SEMISPACE_H_
-#define GCLAB_GC_SEMISPACE_SEMISPACE_H_
+#ifndef GCLAB_GC_COLLECTORS_SEMISPACE_SEMISPACE_H_
+#define GCLAB_GC_COLLECTORS_SEMISPACE_SEMISPACE_H_
 
 #include <cstddef>
 #include <vector>
@@ -24,12 +24,10 @@
 
 namespace gclab::internal {
 
-class SemispaceCollector final : public Collector {
+class SemispaceCollector : public Collector {
  public:
   explicit SemispaceCollector(AllocationState& alloc);
 
-  std::string_view name() const override { return "semispace"; }
-  bool moves_objects() const override { return true; }
   absl::Status Init(size_t heap_limit) override;
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
@@ -46,6 +44,10 @@ class SemispaceCollector final : public Collector {
   void ReleaseMemory(size_t keep_bytes) override;
 
   bool Contains(const void* payload) const override;
+  bool SmallSpaceContains(const void* address) const override {
+    return spaces_[0].Contains(address) || spaces_[1].Contains(address);
+  }
+  void* SmallHolderOf(const void* address) const override;
   bool IsOldAddress(const void* address) const override { return from_space().Contains(address); }
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
   void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) override;
@@ -97,4 +99,4 @@ class SemispaceCollector final : public Collector {
 
 }  // namespace gclab::internal
 
-#endif  // GCLAB_GC_SEMISPACE_SEMISPACE_H_
+#endif  // GCLAB_GC_COLLECTORS_SEMISPACE_SEMISPACE_H_

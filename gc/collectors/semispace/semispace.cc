@@ -1,9 +1,11 @@
-#include "gc/semispace/semispace.h"
+#include "gc/collectors/semispace/semispace.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "gc/internal/check.h"
+#include "gc/internal/chunk_table.h"
+#include "gc/internal/collector_registry.h"
 
 namespace gclab::internal {
 
@@ -14,9 +16,13 @@ SemispaceCollector::SemispaceCollector(AllocationState& alloc)
 
 absl::Status SemispaceCollector::Init(size_t heap_limit) {
   for (int i = 0; i < 2; ++i) {
-    auto memory = VirtualMemory::Reserve(heap_limit, kOsPageSize);
+    // Whole chunks, registered in the ChunkTable for the barriers' slow path.
+    auto memory = VirtualMemory::Reserve(RoundUp(heap_limit, kChunkSize), kChunkSize);
     if (!memory.ok()) return memory.status();
     spaces_[i] = std::move(*memory);
+    if (absl::Status s = RegisterObjectMemory(spaces_[i].base(), spaces_[i].size()); !s.ok()) {
+      return s;
+    }
     auto bitmap = VirtualMemory::Reserve(heap_limit / kAllocationGranule / 8 + 8, kOsPageSize);
     if (!bitmap.ok()) return bitmap.status();
     start_bitmaps_[i] = std::move(*bitmap);
@@ -223,6 +229,26 @@ void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
   }
 }
 
+void* SemispaceCollector::SmallHolderOf(const void* address) const {
+  // Objects are contiguous in to-space: the holder is the last object start at or
+  // before `address`.
+  const char* a = static_cast<const char*>(address);
+  if (!to_space().Contains(a) || a >= alloc_.top) return nullptr;
+  IndexObjectStarts();
+  const auto* bits = reinterpret_cast<const uint64_t*>(start_bitmaps_[to_index_].base());
+  size_t granule = static_cast<size_t>(a - to_space().base()) / kAllocationGranule;
+  size_t word = granule / 64;
+  uint64_t w = bits[word] & (~uint64_t{0} >> (63 - granule % 64));
+  while (w == 0) {
+    if (word == 0) return nullptr;
+    w = bits[--word];
+  }
+  const size_t start = word * 64 + 63 - static_cast<size_t>(__builtin_clzll(w));
+  auto* header = reinterpret_cast<ObjectHeader*>(to_space().base() + start * kAllocationGranule);
+  if (a < header->payload()) return nullptr;
+  return header->payload();
+}
+
 bool SemispaceCollector::Contains(const void* payload) const {
   if (to_space().Contains(payload)) {
     const char* header = static_cast<const char*>(payload) - kHeaderSize;
@@ -291,4 +317,24 @@ size_t SemispaceCollector::committed_bytes() const {
          large_.committed_bytes();
 }
 
+}  // namespace gclab::internal
+
+namespace gclab::internal {
+namespace {
+
+const CollectorRegistrar kRegistrar([] {
+  CollectorRegistration r;
+  r.info.name = "semispace";
+  r.info.summary = "moving; Cheney copying between two halves";
+  r.info.folder = "gc/collectors/semispace";
+  r.info.capabilities.moves_objects = true;
+  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
+      -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions("semispace", options, {}); !s.ok()) return s;
+    return std::make_unique<SemispaceCollector>(alloc);
+  };
+  return r;
+}());
+
+}  // namespace
 }  // namespace gclab::internal

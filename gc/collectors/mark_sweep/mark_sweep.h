@@ -18,8 +18,8 @@
 //
 // Objects never move, so raw pointers stay valid while the object is alive; Members
 // are never rewritten. See README.md in this folder for its guarantees and costs.
-#ifndef GCLAB_GC_MARK_SWEEP_MARK_SWEEP_H_
-#define GCLAB_GC_MARK_SWEEP_MARK_SWEEP_H_
+#ifndef GCLAB_GC_COLLECTORS_MARK_SWEEP_MARK_SWEEP_H_
+#define GCLAB_GC_COLLECTORS_MARK_SWEEP_MARK_SWEEP_H_
 
 #include <array>
 #include <cstddef>
@@ -32,14 +32,12 @@
 
 namespace gclab::internal {
 
-class MarkSweepCollector final : public Collector {
+class MarkSweepCollector : public Collector {
  public:
   static constexpr size_t kPageSize = 256 * 1024;
 
   explicit MarkSweepCollector(AllocationState& alloc);
 
-  std::string_view name() const override { return "mark-sweep"; }
-  bool moves_objects() const override { return false; }
   absl::Status Init(size_t heap_limit) override;
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
@@ -60,6 +58,10 @@ class MarkSweepCollector final : public Collector {
   std::string DescribeAllocationFailure(size_t cell_size) const override;
 
   bool Contains(const void* payload) const override;
+  bool SmallSpaceContains(const void* address) const override {
+    return memory_.Contains(address);
+  }
+  void* SmallHolderOf(const void* address) const override;
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) override;
   void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) override;
   size_t committed_bytes() const override;
@@ -155,4 +157,4 @@ class MarkSweepCollector final : public Collector {
 
 }  // namespace gclab::internal
 
-#endif  // GCLAB_GC_MARK_SWEEP_MARK_SWEEP_H_
+#endif  // GCLAB_GC_COLLECTORS_MARK_SWEEP_MARK_SWEEP_H_

@@ -1,4 +1,4 @@
-#include "gc/mark_sweep/mark_sweep.h"
+#include "gc/collectors/mark_sweep/mark_sweep.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,6 +6,8 @@
 #include "absl/strings/str_format.h"
 #include "gc/fault_injection.h"
 #include "gc/internal/check.h"
+#include "gc/internal/chunk_table.h"
+#include "gc/internal/collector_registry.h"
 
 namespace gclab::internal {
 
@@ -23,9 +25,11 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   // in another size takes as many pages again. Address space costs nothing until it
   // is touched, and the page table below grows only as pages come into use.
   const size_t page_count = 2 * (heap_limit / kPageSize) + 2 * kNumSizeClasses + 2;
+  static_assert(kPageSize % kChunkSize == 0, "pages are whole chunks of the ChunkTable");
   auto memory = VirtualMemory::Reserve(page_count * kPageSize, kPageSize);
   if (!memory.ok()) return memory.status();
   memory_ = std::move(*memory);
+  if (absl::Status s = RegisterObjectMemory(memory_.base(), memory_.size()); !s.ok()) return s;
   auto bitmap = VirtualMemory::Reserve(page_count * kBitmapWords * sizeof(uint64_t), kOsPageSize);
   if (!bitmap.ok()) return bitmap.status();
   mark_bitmap_memory_ = std::move(*bitmap);
@@ -418,6 +422,18 @@ std::string MarkSweepCollector::DescribeAllocationFailure(size_t cell_size) cons
       page_limit_, kPageSize >> 10, other_free, kSizeClasses[size_class]);
 }
 
+void* MarkSweepCollector::SmallHolderOf(const void* address) const {
+  const size_t offset = static_cast<size_t>(static_cast<const char*>(address) - memory_.base());
+  const size_t index = offset / kPageSize;
+  if (index >= pages_.size() || pages_[index].size_class < 0) return nullptr;
+  const Page& page = pages_[index];
+  const size_t cell = offset % kPageSize / page.cell_size;
+  if (cell >= Frontier(index)) return nullptr;
+  auto* header = reinterpret_cast<ObjectHeader*>(PageStart(index) + cell * page.cell_size);
+  if (header->is_free() || address < header->payload()) return nullptr;
+  return header->payload();
+}
+
 bool MarkSweepCollector::Contains(const void* payload) const {
   if (memory_.Contains(payload)) {
     size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base());
@@ -467,4 +483,23 @@ size_t MarkSweepCollector::committed_bytes() const {
   return committed_pages_ * kPageSize + large_.committed_bytes();
 }
 
+}  // namespace gclab::internal
+
+namespace gclab::internal {
+namespace {
+
+const CollectorRegistrar kRegistrar([] {
+  CollectorRegistration r;
+  r.info.name = "mark-sweep";
+  r.info.summary = "non-moving; size-class free lists, side mark bitmaps";
+  r.info.folder = "gc/collectors/mark_sweep";
+  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
+      -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions("mark-sweep", options, {}); !s.ok()) return s;
+    return std::make_unique<MarkSweepCollector>(alloc);
+  };
+  return r;
+}());
+
+}  // namespace
 }  // namespace gclab::internal

@@ -1,0 +1,44 @@
+// gclab internal: the hooks every Member store and every weak load goes through
+// (gc/DESIGN.md [barrier]).
+//
+// The fast path is one load of a process-wide count and a branch predicted not taken:
+// while no live heap's collector asks for a barrier, that is all a store costs. When
+// one does, the slow path finds the collector that owns the slot (chunk_table.h) and
+// calls it; a slot owned by no heap, or by a heap whose collector needs no barrier, is
+// left alone.
+#ifndef GCLAB_GC_INTERNAL_BARRIER_H_
+#define GCLAB_GC_INTERNAL_BARRIER_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "gc/internal/check.h"
+
+namespace gclab::internal {
+
+// Live heaps whose collector wants to see stores (loads): changed when such a heap is
+// created and destroyed.
+extern std::atomic<uint32_t> write_barrier_heaps;
+extern std::atomic<uint32_t> load_barrier_heaps;
+
+[[gnu::noinline]] void WriteBarrierSlow(void** slot, void* old_value, void* new_value);
+[[gnu::noinline]] void LoadBarrierSlow(void* const* slot, void* value);
+
+// Called before `new_value` is stored into the Member or WeakMember at `slot`, which
+// holds `old_value` (null when the Member is being constructed).
+GCLAB_INLINE void WriteBarrier(void** slot, void* old_value, void* new_value) {
+  if (__builtin_expect(write_barrier_heaps.load(std::memory_order_relaxed) != 0, 0)) {
+    WriteBarrierSlow(slot, old_value, new_value);
+  }
+}
+
+// Called when the program reads `value` out of a weak reference at `slot`.
+GCLAB_INLINE void LoadBarrier(void* const* slot, void* value) {
+  if (__builtin_expect(load_barrier_heaps.load(std::memory_order_relaxed) != 0, 0)) {
+    LoadBarrierSlow(slot, value);
+  }
+}
+
+}  // namespace gclab::internal
+
+#endif  // GCLAB_GC_INTERNAL_BARRIER_H_
