@@ -6,6 +6,7 @@
 #include "gc/garbage_collected.h"
 #include "gc/handles.h"
 #include "gc/heap.h"
+#include "gc/heap_vector.h"
 #include "gc/member.h"
 #include "gc/policy.h"
 #include "gc/stats.h"

@@ -349,6 +349,7 @@ void HeapImpl::Collect(CollectionReason reason) {
   // Weak roots follow the same rule as weak fields: one place clears or updates them.
   heap_.weak_persistents_.ForEachSlot([&](void** slot) { collector_->RecordWeakSlot(slot); });
   collector_->ClearWeakReferences(context);
+  ProcessWeakContainers(context);
   for (CollectionHook* hook : hooks_) hook->ClearWeak(context);
 
   SamplePeakCommitted();  // both spaces of a copying collector are in use now
@@ -441,6 +442,26 @@ void HeapImpl::AddHook(CollectionHook* hook) {
   }
 }
 
+void HeapImpl::AddWeakContainer(void* object, WeakCallback callback) {
+  GCLAB_CHECK(!in_collection_, "a weak container was registered during a collection");
+  if (!TryPushBack(weak_containers_, {object, callback})) {
+    SideTableExhausted("a weak container's registration", sizeof(WeakContainer));
+  }
+}
+
+void HeapImpl::ProcessWeakContainers(CycleContext& context) {
+  // In place, dropping the dead: needs no memory ([fault]).
+  size_t kept = 0;
+  for (size_t i = 0; i < weak_containers_.size(); ++i) {
+    WeakContainer c = weak_containers_[i];
+    c.object = collector_->SurvivorAddress(c.object);
+    if (c.object == nullptr) continue;
+    c.callback(context, c.object);
+    weak_containers_[kept++] = c;
+  }
+  weak_containers_.resize(kept);
+}
+
 HeapAttachment* HeapImpl::attachment(const void* key) const {
   for (const auto& [k, value] : attachments_) {
     if (k == key) return value.get();
@@ -511,10 +532,10 @@ size_t HeapImpl::Verify() {
   collector_->ForEachObject([&](ObjectHeader* header, size_t cell_size) {
     GCLAB_CHECK(!header->is_forwarded() && header->type() != nullptr,
                 "heap verifier: object at %p has a corrupt header", header->payload());
-    GCLAB_CHECK(cell_size >= header->type()->cell_size && cell_size % kAllocationGranule == 0,
+    GCLAB_CHECK(cell_size >= CellSizeOf(header) && cell_size % kAllocationGranule == 0,
                 "heap verifier: %s at %p has a cell of %zu bytes, its type needs %zu",
                 std::string(header->type()->name).c_str(), header->payload(), cell_size,
-                header->type()->cell_size);
+                CellSizeOf(header));
     visitor.set_holder(header);
     header->type()->trace(header->payload(), visitor);
     ++objects;
@@ -677,6 +698,10 @@ void Heap::set_out_of_memory_handler(OutOfMemoryHandler handler) {
 }
 
 void Heap::AddCollectionHook(CollectionHook* hook) { impl_->AddHook(hook); }
+
+void Heap::RegisterWeakContainer(const void* object, WeakCallback callback) {
+  impl_->AddWeakContainer(const_cast<void*>(object), callback);
+}
 
 void Heap::KeepDuringJob(void* object) {
   if (object != nullptr) impl_->Keep(object);

@@ -40,6 +40,7 @@
 #ifndef GCLAB_GC_HEAP_H_
 #define GCLAB_GC_HEAP_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -164,8 +165,11 @@ class HeapAttachment {
   virtual ~HeapAttachment() = default;
 };
 
+class Heap;
 namespace internal {
 class HeapImpl;
+template <typename T, typename... Args>
+T* NewVariable(Heap& heap, size_t payload_bytes, Args&&... args);
 }
 
 class Heap {
@@ -196,6 +200,16 @@ class Heap {
   // allocation: for storing straight into a Member or a handle.
   template <typename T, typename... Args>
   T* NewRaw(Args&&... args);
+
+  // Allocates and constructs a T like TryNew, but never starts a collection, so nothing
+  // moves: for a heap object's method that allocates and goes on using `this` and raw
+  // pointers (a container growing its storage). The allocation may go past the
+  // allocation budget, up to the heap limit, as allocations inside constructors do
+  // (gc/DESIGN.md [alloc.ctor]); the next ordinary allocation then collects. Null when
+  // the heap limit leaves no room without a collection. The result is not rooted:
+  // store it into a Member before the next allocation.
+  template <typename T, typename... Args>
+  T* NewWithoutCollecting(Args&&... args);
 
   // A full, stop-the-world collection. Subsystems that collect for their own reason
   // (a failed address-space reservation) say so; the statistics keep the reason.
@@ -254,6 +268,15 @@ class Heap {
   // if the handler returns (gc/DESIGN.md [fault]).
   [[noreturn]] void SideTableExhausted(const char* what, size_t bytes);
 
+  // For weak containers (WeakMap, WeakSet, FinalizationRegistry, or a program's own):
+  // `callback(context, object)` runs in the ClearWeak phase of every collection that
+  // `object` survives, after weak references are cleared and whether or not that
+  // collection traced it (a generational collector's minor collection does not trace
+  // old objects), with the object's current address; once it dies, never again.
+  // Call it once per container, from the container's constructor. With no memory
+  // left to note it, the out-of-memory handler runs (gc/DESIGN.md [fault]).
+  void RegisterWeakContainer(const void* object, WeakCallback callback);
+
   // Hooks run in every collection (collection_hook.h). The heap does not own them;
   // remove a hook before destroying it.
   void AddCollectionHook(CollectionHook* hook);
@@ -289,6 +312,12 @@ class Heap {
 
   template <typename T, typename... Args>
   GCLAB_INLINE T* Allocate(bool abort_on_oom, Args&&... args);
+  // NewWithoutCollecting for a cell of `cell_size` bytes; a variable-size T gets the
+  // size as its constructor's first argument.
+  template <typename T, typename... Args>
+  T* AllocateWithoutCollecting(size_t cell_size, Args&&... args);
+  template <typename T, typename... Args>
+  friend T* internal::NewVariable(Heap& heap, size_t payload_bytes, Args&&... args);
   internal::ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
   GCLAB_INLINE void** PushHandle(void* object) {
     GCLAB_CHECK(handles_.scope_depth() > 0,
@@ -321,6 +350,8 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
                 "heap objects must derive from gclab::GarbageCollected<T>");
   static_assert(alignof(T) <= internal::kAllocationGranule,
                 "heap objects must have alignment of at most 8");
+  static_assert(!internal::IsVariableSize<T>::value,
+                "variable-size types are built by internal::NewVariable");
   constexpr size_t kCellSize = internal::CellSizeFor(sizeof(T));
   internal::ObjectHeader* header = alloc_.TryAllocateFast<kCellSize>();
   if (__builtin_expect(header == nullptr, 0)) {
@@ -351,6 +382,59 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
   }
   return object;
 }
+
+template <typename T, typename... Args>
+T* Heap::AllocateWithoutCollecting(size_t cell_size, Args&&... args) {
+  static_assert(IsGarbageCollectedType<T>::value,
+                "heap objects must derive from gclab::GarbageCollected<T>");
+  static_assert(alignof(T) <= internal::kAllocationGranule,
+                "heap objects must have alignment of at most 8");
+  ++constructing_;  // [alloc.ctor]: no collection starts, so nothing moves
+  internal::ObjectHeader* header = AllocateSlow(cell_size, /*abort_on_oom=*/false);
+  if (header == nullptr) {
+    --constructing_;
+    return nullptr;
+  }
+  header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kInfo);
+  void* payload = header->payload();
+  T* object;
+  if constexpr (internal::IsVariableSize<T>::value) {
+    static_assert(std::is_nothrow_constructible_v<T, size_t, Args&&...>,
+                  "a variable-size type's constructor must not throw");
+    object = ::new (payload) T(cell_size, std::forward<Args>(args)...);
+  } else {
+    try {
+      object = ::new (payload) T(std::forward<Args>(args)...);
+    } catch (...) {
+      header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kFillerInfo);
+      --constructing_;
+      throw;
+    }
+  }
+  --constructing_;
+  if constexpr (!std::is_trivially_destructible_v<T>) {
+    if (track_finalizable_ && cell_size <= internal::kMaxSmallCell) RegisterFinalizable(payload);
+  }
+  return object;
+}
+
+template <typename T, typename... Args>
+T* Heap::NewWithoutCollecting(Args&&... args) {
+  static_assert(!internal::IsVariableSize<T>::value, "use internal::NewVariable");
+  return AllocateWithoutCollecting<T>(internal::CellSizeFor(sizeof(T)),
+                                      std::forward<Args>(args)...);
+}
+
+namespace internal {
+// A variable-size T (IsVariableSize) with `payload_bytes` of payload, built from
+// (cell size, args...) without starting a collection (Heap::NewWithoutCollecting).
+template <typename T, typename... Args>
+T* NewVariable(Heap& heap, size_t payload_bytes, Args&&... args) {
+  static_assert(IsVariableSize<T>::value, "NewVariable is for variable-size types");
+  return heap.AllocateWithoutCollecting<T>(CellSizeFor(std::max(payload_bytes, sizeof(T))),
+                                           std::forward<Args>(args)...);
+}
+}  // namespace internal
 
 template <typename T, typename... Args>
 T* Heap::NewRaw(Args&&... args) {

@@ -89,6 +89,9 @@ class BasicMember {
     if constexpr (kWeak) internal::LoadBarrier(&raw_, raw_);
     return static_cast<T*>(raw_);
   }
+  // The pointer, without the load hook: for comparing addresses (a table's probe) and
+  // for code that runs inside a collection. What it returns must not be kept.
+  T* GetWithoutLoadHook() const { return static_cast<T*>(raw_); }
   // A strong Member read as the result of a weak lookup (a WeakMap's value, reached
   // through its weak key): the read goes through the load hook too.
   T* GetThroughLoadHook() const {

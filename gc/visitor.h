@@ -22,6 +22,8 @@
 #ifndef GCLAB_GC_VISITOR_H_
 #define GCLAB_GC_VISITOR_H_
 
+#include <utility>
+
 #include "gc/member.h"
 
 namespace gclab {
@@ -63,6 +65,13 @@ class Visitor {
     if (key.raw_ != nullptr) {
       VisitEphemeron(const_cast<void**>(&key.raw_), const_cast<void**>(&value.raw_));
     }
+  }
+
+  // A field that traces itself: a HeapVector (heap_vector.h), or a struct of Members
+  // with its own `void Trace(Visitor&) const`.
+  template <typename T>
+  auto Trace(const T& field) -> decltype(field.Trace(std::declval<Visitor&>())) {
+    field.Trace(*this);
   }
 
   void RegisterWeakCallback(WeakCallback callback, const void* object) {

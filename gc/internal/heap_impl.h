@@ -39,6 +39,8 @@ class HeapImpl {
   void DestroyAttachments();
 
   void AddHook(CollectionHook* hook);
+  // Heap::RegisterWeakContainer.
+  void AddWeakContainer(void* object, WeakCallback callback);
   void RemoveHook(CollectionHook* hook);
   void set_out_of_memory_handler(Heap::OutOfMemoryHandler handler) {
     oom_handler_ = std::move(handler);
@@ -76,6 +78,9 @@ class HeapImpl {
   // for (gc/DESIGN.md [stress]).
   void StressAllocation(size_t cell_size);
   void VisitRoots(Visitor& visitor);
+  // ClearWeak phase: the callback of every registered weak container still alive,
+  // with its current address; the dead ones are forgotten.
+  void ProcessWeakContainers(CycleContext& context);
   // Weak hooks and naive ephemeron passes, each followed by a drain, until none
   // makes progress.
   void RunWeakFixpoint(CycleContext& context);
@@ -91,6 +96,11 @@ class HeapImpl {
   SideVector<CollectionHook*> hooks_;
   SideVector<std::pair<const void*, std::unique_ptr<HeapAttachment>>> attachments_;
   SideVector<void*> kept_;  // KeepDuringJob roots
+  struct WeakContainer {
+    void* object;
+    WeakCallback callback;
+  };
+  SideVector<WeakContainer> weak_containers_;  // Heap::RegisterWeakContainer
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   uint64_t bytes_at_last_collection_ = 0;

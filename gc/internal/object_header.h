@@ -50,7 +50,9 @@ struct TypeInfo {
   // exactly a relocation) and RelocateByMove<T> is not set.
   void (*relocate)(void* to, void* from);
   // Bytes of the object's cell, header included (CellSizeFor(sizeof(T))). A size-class
-  // allocator may hand out a larger cell; copying and linear walks use this one.
+  // allocator may hand out a larger cell; copying and linear walks use this one. Zero
+  // for a variable-size type (IsVariableSize): its payload's first word holds the
+  // cell size instead (CellSizeOf).
   size_t cell_size;
   // A readable name for diagnostics and retaining paths.
   std::string_view name;
@@ -93,6 +95,16 @@ constexpr size_t CellSizeFor(size_t payload_size) {
   return n < 16 ? 16 : n;
 }
 
+// A type whose objects differ in size (a HeapVector's backing store): it declares
+// `static constexpr bool kGclabVariableSize = true;`, its first field is a uint64_t
+// holding its cell size, and it is built by internal::NewVariable. Its constructor
+// must not throw.
+template <typename T, typename = void>
+struct IsVariableSize : std::false_type {};
+template <typename T>
+struct IsVariableSize<T, std::void_t<decltype(T::kGclabVariableSize)>>
+    : std::bool_constant<T::kGclabVariableSize> {};
+
 template <typename T>
 struct TypeInfoFor {
   static void Trace(const void* payload, Visitor& visitor) {
@@ -105,12 +117,20 @@ struct TypeInfoFor {
     source->~T();
   }
   static void TraceNothing(const void*, Visitor&) {}
+  // Relocate, only instantiated (and so T's move constructor only needed) when used.
+  static constexpr void (*RelocateFunction())(void*, void*) {
+    if constexpr (std::is_trivially_destructible_v<T> && !RelocateByMove<T>::value) {
+      return nullptr;
+    } else {
+      return &Relocate;
+    }
+  }
 
   static constexpr TypeInfo kInfo = {
       &Trace,
       std::is_trivially_destructible_v<T> ? nullptr : &Finalize,
-      std::is_trivially_destructible_v<T> && !RelocateByMove<T>::value ? nullptr : &Relocate,
-      CellSizeFor(sizeof(T)),
+      RelocateFunction(),
+      IsVariableSize<T>::value ? 0 : CellSizeFor(sizeof(T)),
       TypeNameFor<T>::value,
   };
   // For a cell whose constructor threw: the same size, nothing to trace or destroy.
@@ -154,11 +174,20 @@ struct ObjectHeader {
 };
 static_assert(sizeof(ObjectHeader) == kHeaderSize);
 
+// The object's cell size as its type gives it: TypeInfo::cell_size, or for a
+// variable-size type the first word of its payload. (Allocators may give a larger
+// cell; the collector's own record of it, a page's or a large object's, is exact.)
+inline size_t CellSizeOf(const ObjectHeader* header) {
+  const TypeInfo* type = header->type();
+  if (__builtin_expect(type->cell_size != 0, 1)) return type->cell_size;
+  return static_cast<size_t>(*static_cast<const uint64_t*>(header->payload()));
+}
+
 // Copies (or relocates) the object in `from` into the cell at `to`, header included.
 inline void CopyObject(ObjectHeader* to, const ObjectHeader* from) {
   const TypeInfo* type = from->type();
   if (type->relocate == nullptr) {
-    const size_t size = type->cell_size;
+    const size_t size = CellSizeOf(from);
     if (size <= 64) {
       // Most objects are a few words: copy them inline rather than call memcpy.
       auto* d = reinterpret_cast<char*>(to);

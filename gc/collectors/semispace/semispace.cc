@@ -91,7 +91,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
                   payload);
     }
     if (header->is_pending_key()) c.NoteKeyReached(header);  // restores the header
-    const size_t size = header->type()->cell_size;
+    const size_t size = CellSizeOf(header);
     auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
     c.copy_top_ += size;
     CopyObject(copy, header);
@@ -125,9 +125,8 @@ void SemispaceCollector::Drain() {
          has_reached_keys()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
-      const TypeInfo* type = header->type();
-      type->trace(header->payload(), visitor_);
-      scan_ += type->cell_size;
+      header->type()->trace(header->payload(), visitor_);
+      scan_ += CellSizeOf(header);
     }
     while (!large_worklist_.empty()) {
       ObjectHeader* header = large_worklist_.back();
@@ -207,7 +206,7 @@ void SemispaceCollector::IndexObjectStarts() const {
   while (p < alloc_.top) {
     size_t granule = static_cast<size_t>(p - space.base()) / kAllocationGranule;
     bits[granule / 64] |= uint64_t{1} << (granule % 64);
-    p += reinterpret_cast<ObjectHeader*>(p)->type()->cell_size;
+    p += CellSizeOf(reinterpret_cast<ObjectHeader*>(p));
   }
 }
 
@@ -267,7 +266,7 @@ bool SemispaceCollector::Contains(const void* payload) const {
 void SemispaceCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {
   for (char* p = to_space().base(); p < alloc_.top;) {
     auto* header = reinterpret_cast<ObjectHeader*>(p);
-    const size_t size = header->type()->cell_size;
+    const size_t size = CellSizeOf(header);
     p += size;
     f(header, size);
   }
@@ -284,15 +283,17 @@ void SemispaceCollector::FinalizeByWalkingFromSpace() {
     auto* header = reinterpret_cast<ObjectHeader*>(p);
     if (header->is_forwarded()) {
       void* survivor = header->forwardee();
-      const TypeInfo* type = ObjectHeader::FromPayload(survivor)->type();
-      p += type->cell_size;
-      if (type->finalize != nullptr && type->cell_size <= kMaxSmallCell &&
+      const ObjectHeader* copy = ObjectHeader::FromPayload(survivor);
+      const TypeInfo* type = copy->type();
+      const size_t size = CellSizeOf(copy);
+      p += size;
+      if (type->finalize != nullptr && size <= kMaxSmallCell &&
           !TryPushBack(finalizable_, survivor)) {
         finalizable_lost_ = true;
       }
     } else {
       const TypeInfo* type = header->type();
-      p += type->cell_size;
+      p += CellSizeOf(header);
       if (type->finalize != nullptr) type->finalize(header->payload());
     }
   }
@@ -301,7 +302,7 @@ void SemispaceCollector::FinalizeByWalkingFromSpace() {
 void SemispaceCollector::ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) {
   for (char* p = to_space().base(); p < copy_top_;) {
     auto* header = reinterpret_cast<ObjectHeader*>(p);
-    p += header->type()->cell_size;
+    p += CellSizeOf(header);
     f(header);
   }
   large_.ForEachObject([&](ObjectHeader* header, size_t) {
