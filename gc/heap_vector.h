@@ -120,6 +120,10 @@ class HeapVector {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   size_t capacity() const { return backing_ ? backing_->capacity() : 0; }
+  // Bytes of heap the store takes (its cell, as allocated), 0 without one.
+  size_t storage_bytes() const {
+    return backing_ ? internal::CellSizeFor(sizeof(Backing) + capacity() * sizeof(T)) : 0;
+  }
 
   T* data() { return backing_ ? backing_->data() : nullptr; }
   const T* data() const { return backing_ ? backing_->data() : nullptr; }
@@ -148,15 +152,17 @@ class HeapVector {
     if (grown > kMaxCapacity) grown = kMaxCapacity;
     return Reallocate(heap, grown);
   }
-  // Gives memory back when at most a quarter of the storage is used: a smaller store,
-  // or, with none to be had, the one there is. Not inside a collection.
+  // Gives memory back: an empty vector drops its store (which allocates nothing, so
+  // it may run inside a collection, from a weak callback); one that uses at most a
+  // quarter of a store of more than 16 gets a smaller store, or keeps the one it has
+  // when there is no room for one (not inside a collection).
   void TryShrink(Heap& heap) {
-    const size_t cap = capacity();
-    if (cap <= 16 || size_ > cap / 4) return;
     if (size_ == 0) {
       backing_ = nullptr;
       return;
     }
+    const size_t cap = capacity();
+    if (cap <= 16 || size_ > cap / 4) return;
     (void)Reallocate(heap, size_ * 2);
   }
 
@@ -177,7 +183,7 @@ class HeapVector {
   }
   void clear() { Truncate(0); }
 
-  void Trace(Visitor& visitor) const { visitor.Trace(backing_); }
+  void Trace(Visitor& visitor) const { visitor.Trace(backing_, "store"); }
 
  private:
   static constexpr size_t kMaxCapacity = (size_t{1} << 32) - 1;

@@ -1,5 +1,7 @@
 // weak/internal/entry_table.h: the index of WeakMap and WeakSet, checked against a
-// std::unordered_map model through random operations, moves and deaths of keys.
+// std::unordered_map model through random operations, moves and deaths of keys. The
+// entries live in a plain vector here (the table takes any storage with HeapEntries'
+// interface), so that keys can be fake addresses.
 #include "weak/internal/entry_table.h"
 
 #include <cstdint>
@@ -11,12 +13,11 @@
 
 namespace {
 
-using gclab::weak_internal::EntryTable;
-
 // Stands in for WeakMember: a key address the "collector" may clear or change.
 struct FakeKey {
   void* p = nullptr;
   void* Get() const { return p; }
+  void* GetWithoutLoadHook() const { return p; }
   explicit operator bool() const { return p != nullptr; }
   FakeKey& operator=(void* q) {
     p = q;
@@ -27,6 +28,33 @@ struct Entry {
   FakeKey key;
   int value = 0;
 };
+
+// HeapEntries' interface over a std::vector.
+class VectorEntries {
+ public:
+  size_t size() const { return v_.size(); }
+  bool empty() const { return v_.empty(); }
+  Entry& operator[](size_t i) { return v_[i]; }
+  const Entry& operator[](size_t i) const { return v_[i]; }
+  Entry* begin() { return v_.data(); }
+  Entry* end() { return v_.data() + v_.size(); }
+  const Entry* begin() const { return v_.data(); }
+  const Entry* end() const { return v_.data() + v_.size(); }
+  bool TryReserve(size_t n) {
+    v_.reserve(n);
+    return true;
+  }
+  void push_back(const Entry& e) { v_.push_back(e); }
+  void pop_back() { v_.pop_back(); }
+  void Truncate(size_t n) { v_.resize(n); }
+  void Shrink() {}
+
+ private:
+  std::vector<Entry> v_;
+};
+
+template <typename E>
+using EntryTable = gclab::weak_internal::EntryTable<E, VectorEntries>;
 
 // Addresses as a heap hands them out: 16-byte steps in a few regions.
 void* Address(uint64_t region, uint64_t i) {
@@ -90,7 +118,7 @@ TEST(EntryTableTest, CompactAfterKeysMoveAndDie) {
     }
     ExpectSame(table, model);
     // A moving collection: every key gets a new address, every third key dies.
-    auto& entries = const_cast<gclab::internal::SideVector<Entry>&>(table.entries());
+    auto& entries = const_cast<VectorEntries&>(table.entries());
     model.clear();
     for (Entry& e : entries) {
       const auto i = static_cast<uint64_t>(e.value);

@@ -14,17 +14,23 @@
 //
 // Tables are heap objects: root them with a Local or Persistent, or store them in a
 // Member (a table may be another table's value). Keys are looked up by address; after a
-// collection that moved objects the table re-indexes itself (in the collection, from a
-// weak callback), so lookups keep working under the copying collector.
+// collection that moved objects or killed keys the table re-indexes itself (in the
+// collection, from the weak-container callback it registered with the heap when it
+// was made: Heap::RegisterWeakContainer), so lookups keep working under the copying
+// collector, and a collection that does not trace the table (a minor one) still
+// drops its dead entries.
 //
 // Cost: Get/Has/Set/Delete are a hash lookup. Each collection visits every entry of
-// every live table (linear, see HeapOptions::ephemeron_algorithm) and re-indexes the
-// tables that lost entries or moved. The entry arrays live in malloc'ed memory, not in
-// the heap, and do not count toward the heap limit.
+// every table it traces (linear, see HeapOptions::ephemeron_algorithm) and re-indexes
+// the tables that lost entries or moved. The entries live in a heap object (a
+// HeapVector's store, which counts toward the heap limit and is grown without
+// collecting); the index of key addresses holds no Members and lives in malloc'ed
+// memory.
 //
 // Errors: Set with a null key, or with a key or value that is not a live object of the
 // table's heap, is InvalidArgument and changes nothing; Set or Add that finds no
-// memory for the entry is ResourceExhausted and changes nothing. Set, Add and Delete called
+// memory for the entry (the heap limit, without a collection, for the entries' store;
+// malloc for the index) is ResourceExhausted and changes nothing. Set, Add and Delete called
 // through a stale raw pointer to a table that moved (`map->Set(k, heap.New<V>())`
 // under a moving collector, where C++ may read `map` before the allocation) stop with
 // a message instead of changing the old copy. Get/Has/Delete with a key from
@@ -76,7 +82,9 @@ template <typename K, typename V>
 class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
  public:
   static Local<WeakMap> New(Heap& heap) { return heap.New<WeakMap>(heap); }
-  explicit WeakMap(Heap& heap) : heap_(&heap) {}
+  explicit WeakMap(Heap& heap) : heap_(&heap), table_(heap) {
+    heap.RegisterWeakContainer(this, &AfterWeakClearing);  // [cycle.clear]
+  }
 
   V* Get(const K* key) const {
     CheckKey(key);
@@ -96,7 +104,7 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
         return s;
       }
     }
-    Entry* entry = table_.TryFindOrAdd(key);
+    Entry* entry = table_.TryFindOrAdd(key);  // never collects: key and value stay valid
     if (entry == nullptr) return weak_internal::TableFull("WeakMap::Set");
     entry->value = value;
     return absl::OkStatus();
@@ -108,16 +116,20 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
     return table_.Remove(key);
   }
   size_t size() const { return table_.size(); }
+  // Bytes of heap the entries' store takes (a heap object of its own; 0 for none). An
+  // emptied table keeps it for its next entries; a Delete that empties it frees it.
+  size_t storage_bytes() const { return table_.entries().storage_bytes(); }
 
-  void Trace(Visitor& visitor) const {
-    for (const Entry& e : table_.entries()) visitor.TraceEphemeron(e.key, e.value);
-    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
-  }
+  // The entries are ephemerons (traced by the entries' store, a heap object); the
+  // dead ones are dropped by AfterWeakClearing, registered with the heap at creation so
+  // that it runs whether or not a collection traces the map.
+  void Trace(Visitor& visitor) const { visitor.Trace(table_); }
 
  private:
   struct Entry {
     WeakMember<K> key;
     Member<V> value;
+    void Trace(Visitor& visitor) const { visitor.TraceEphemeron(key, value); }
   };
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakMap*>(self)->table_.Compact(context.moves_objects());
@@ -132,7 +144,9 @@ template <typename K>
 class WeakSet final : public GarbageCollected<WeakSet<K>> {
  public:
   static Local<WeakSet> New(Heap& heap) { return heap.New<WeakSet>(heap); }
-  explicit WeakSet(Heap& heap) : heap_(&heap) {}
+  explicit WeakSet(Heap& heap) : heap_(&heap), table_(heap) {
+    heap.RegisterWeakContainer(this, &AfterWeakClearing);  // [cycle.clear]
+  }
 
   absl::Status Add(K* key) {
     heap_->CheckNotStale(this, "WeakSet::Add");
@@ -150,15 +164,16 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
     return table_.Remove(key);
   }
   size_t size() const { return table_.size(); }
+  // Bytes of heap the entries' store takes (a heap object of its own; 0 for none). An
+  // emptied table keeps it until its next Set, Add or Delete.
+  size_t storage_bytes() const { return table_.entries().storage_bytes(); }
 
-  void Trace(Visitor& visitor) const {
-    for (const Entry& e : table_.entries()) visitor.Trace(e.key);
-    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
-  }
+  void Trace(Visitor& visitor) const { visitor.Trace(table_); }
 
  private:
   struct Entry {
     WeakMember<K> key;
+    void Trace(Visitor& visitor) const { visitor.Trace(key); }
   };
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakSet*>(self)->table_.Compact(context.moves_objects());

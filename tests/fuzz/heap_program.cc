@@ -766,6 +766,7 @@ class Program final : private CollectionHook {
   int PickOrNull(uint8_t byte);
   std::vector<char> Reach();
   size_t CellBytes(int n) const;
+  size_t StoreBytes(int n);
 
   // --- Checks.
   void AfterCollection() override;
@@ -1096,6 +1097,19 @@ size_t Program::CellBytes(int n) const {
   return object;
 }
 
+// The bytes of the store that holds node `n`'s Members, if it is a container that has
+// one (a HeapVector's backing, gc/heap_vector.h), else 0.
+size_t Program::StoreBytes(int n) {
+  switch (node(n).kind) {
+    case Kind::kMap:
+      return As<AnyMap>(n)->storage_bytes();
+    case Kind::kSet:
+      return As<AnySet>(n)->storage_bytes();
+    default:
+      return 0;
+  }
+}
+
 // The most a collector may count for a cell of `cell` bytes: rounded up to its size
 // class (a collector with size-class pages counts the class; one without, the cell).
 static size_t RoundedCell(size_t cell) {
@@ -1124,6 +1138,13 @@ void Program::AfterCollection() {
     if (r[n]) {
       reached_bytes += CellBytes(n);
       rounded_bytes += RoundedCell(CellBytes(n));
+      // A container's store is a heap object of its own, whose size depends on the
+      // container's history: the container says how big it is.
+      if (const size_t store = StoreBytes(n); store != 0) {
+        reached += 1;
+        reached_bytes += store;
+        rounded_bytes += RoundedCell(store);
+      }
     }
   }
   // Asks no collector's name: every collector counts a cell at least as its size and at

@@ -17,10 +17,13 @@
 // benchmarks/weak_benchmarks.cc: the two take the same time, and this needs no
 // scratch memory.)
 //
-// Both arrays are side-table memory (gc/internal/side_table.h). Adding an entry that
-// finds no memory fails and changes nothing (WeakMap::Set and WeakSet::Add return
+// The entries hold Members, so they live in the heap (HeapEntries, a HeapVector: the
+// write hook sees every store into them, gc/DESIGN.md [barrier]); the index holds
+// none and is side-table memory (gc/internal/side_table.h). Adding an entry that finds
+// no memory fails and changes nothing (WeakMap::Set and WeakSet::Add return
 // ResourceExhausted); Compact, which runs inside a collection, never needs memory: if
-// a smaller index cannot be allocated it rebuilds the one it has.
+// a smaller index cannot be allocated it rebuilds the one it has, and the entries'
+// store shrinks at the next Remove instead.
 #ifndef GCLAB_WEAK_INTERNAL_ENTRY_TABLE_H_
 #define GCLAB_WEAK_INTERNAL_ENTRY_TABLE_H_
 
@@ -29,16 +32,47 @@
 #include <utility>
 #include <new>
 
+#include "gc/heap.h"
+#include "gc/heap_vector.h"
 #include "gc/internal/check.h"
 #include "gc/internal/side_table.h"
 
 namespace gclab::weak_internal {
 
-// `Entry` has a field `key` whose Get() returns the key's address (null once the
-// collector cleared it); the table keeps no other requirement.
+// The entries of a table in a heap object: a HeapVector that grows in `heap` without
+// collecting.
 template <typename Entry>
+class HeapEntries {
+ public:
+  explicit HeapEntries(Heap& heap) : heap_(&heap) {}
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  Entry& operator[](size_t i) { return entries_[i]; }
+  const Entry& operator[](size_t i) const { return entries_[i]; }
+  const Entry* begin() const { return entries_.begin(); }
+  const Entry* end() const { return entries_.end(); }
+  [[nodiscard]] bool TryReserve(size_t n) { return entries_.TryReserve(*heap_, n); }
+  void push_back(const Entry& e) { entries_.push_back(e); }
+  void pop_back() { entries_.pop_back(); }
+  void Truncate(size_t n) { entries_.Truncate(n); }
+  void Shrink() { entries_.TryShrink(*heap_); }
+  size_t storage_bytes() const { return entries_.storage_bytes(); }
+  void Trace(Visitor& visitor) const { visitor.Trace(entries_); }
+
+ private:
+  Heap* heap_;
+  HeapVector<Entry> entries_;
+};
+
+// `Entry` has a field `key` whose GetWithoutLoadHook() returns the key's address (null
+// once the collector cleared it), and `Storage` holds the entries (HeapEntries, or
+// anything with its interface).
+template <typename Entry, typename Storage = HeapEntries<Entry>>
 class EntryTable {
  public:
+  template <typename... Args>
+  explicit EntryTable(Args&&... storage_args) : entries_(std::forward<Args>(storage_args)...) {}
+
   Entry* Find(const void* key) {
     const size_t slot = FindSlot(key);
     return slot == kNotFound ? nullptr : &entries_[slots_[slot].entry];
@@ -55,17 +89,18 @@ class EntryTable {
     if (slot != kNotFound) return &entries_[slots_[slot].entry];
     GCLAB_CHECK(entries_.size() < kMaxEntries, "a WeakMap or WeakSet of 2^31 entries is full");
     const size_t n = entries_.size() + 1;
-    if (!internal::TryGrow(entries_)) return nullptr;
+    if (!entries_.TryReserve(n)) return nullptr;
     const bool grow_index = n > MaxLoad(slots_.size());
     if (grow_index && !TryAllocateIndex(n)) return nullptr;
-    entries_.emplace_back();  // within capacity: cannot fail
-    entries_.back().key = static_cast<decltype(entries_.back().key.Get())>(key);
+    Entry blank;
+    blank.key = static_cast<decltype(blank.key.GetWithoutLoadHook())>(key);
+    entries_.push_back(blank);  // within capacity: cannot fail
     if (grow_index) {
       IndexEntries(n);  // the new entry too
     } else {
       Insert({static_cast<uint32_t>(n - 1), Tag(key)});
     }
-    return &entries_.back();
+    return &entries_[n - 1];
   }
 
   bool Remove(const void* key) {
@@ -77,7 +112,7 @@ class EntryTable {
     if (entry != last) {
       // The last entry fills the hole; its slot is repointed.
       entries_[entry] = std::move(entries_[last]);
-      const void* moved = entries_[entry].key.Get();
+      const void* moved = entries_[entry].key.GetWithoutLoadHook();
       const uint32_t tag = Tag(moved);
       for (size_t i = Home(tag);; i = (i + 1) & mask()) {
         if (slots_[i].entry == last) {
@@ -87,11 +122,13 @@ class EntryTable {
       }
     }
     entries_.pop_back();
+    entries_.Shrink();  // at most a quarter used: a smaller store (Compact cannot)
     return true;
   }
 
   size_t size() const { return entries_.size(); }
-  const internal::SideVector<Entry>& entries() const { return entries_; }
+  const Storage& entries() const { return entries_; }
+  void Trace(Visitor& visitor) const { entries_.Trace(visitor); }
   // Slots in the index (for tests).
   size_t index_capacity() const { return slots_.size(); }
 
@@ -106,13 +143,7 @@ class EntryTable {
       }
     }
     const bool dropped = kept != entries_.size();
-    entries_.resize(kept);
-    if (entries_.capacity() > 64 && entries_.size() < entries_.capacity() / 4) {
-      try {
-        entries_.shrink_to_fit();
-      } catch (const std::bad_alloc&) {  // keeps the larger array
-      }
-    }
+    entries_.Truncate(kept);  // the store stays; the next Remove may shrink it
     if (!dropped && !moved) return;
     // A smaller index, or, without memory for one, the one there is (it has room for
     // every entry kept, since it had for all of them).
@@ -147,7 +178,7 @@ class EntryTable {
     for (size_t i = Home(tag);; i = (i + 1) & mask()) {
       const Slot s = slots_[i];
       if (s.entry == kEmpty) return kNotFound;
-      if (s.tag == tag && entries_[s.entry].key.Get() == key) return i;
+      if (s.tag == tag && entries_[s.entry].key.GetWithoutLoadHook() == key) return i;
     }
   }
 
@@ -213,13 +244,13 @@ class EntryTable {
     constexpr size_t kAhead = 16;
     uint32_t tags[kAhead];
     for (size_t i = 0; i < n && i < kAhead; ++i) {
-      tags[i] = Tag(entries_[i].key.Get());
+      tags[i] = Tag(entries_[i].key.GetWithoutLoadHook());
       __builtin_prefetch(&slots_[Home(tags[i])], /*rw=*/1);
     }
     for (size_t i = 0; i < n; ++i) {
       const uint32_t tag = tags[i % kAhead];
       if (i + kAhead < n) {
-        const uint32_t ahead = Tag(entries_[i + kAhead].key.Get());
+        const uint32_t ahead = Tag(entries_[i + kAhead].key.GetWithoutLoadHook());
         tags[i % kAhead] = ahead;
         __builtin_prefetch(&slots_[Home(ahead)], /*rw=*/1);
       }
@@ -227,7 +258,7 @@ class EntryTable {
     }
   }
 
-  internal::SideVector<Entry> entries_;
+  Storage entries_;
   internal::SideVector<Slot> slots_;  // a power of two in size, or empty
   int capacity_bits_ = 0;
 };
