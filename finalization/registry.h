@@ -35,8 +35,14 @@
 // nothing more. Errors, after which nothing is registered: a null target or one that is
 // not a live object of this heap; the target as its own held value; a held value or
 // token that is not a live object of this heap. All are InvalidArgument. No memory for
-// the registration (a new chunk of registrations, or a new token's index entry) is
-// ResourceExhausted (gc/DESIGN.md [fault]).
+// the registration (a new chunk of registrations under the heap limit, or a new
+// token's index entry in malloc) is ResourceExhausted (gc/DESIGN.md [fault]).
+//
+// Memory: registrations live in chunks of 128, each a heap object (their Members are
+// seen by the write hook, gc/DESIGN.md [barrier]), listed in a HeapVector and grown
+// without collecting; a registry registers with the heap when made
+// (Heap::RegisterWeakContainer), so that every collection it survives checks its
+// targets, whether or not that collection traced it.
 #ifndef GCLAB_FINALIZATION_REGISTRY_H_
 #define GCLAB_FINALIZATION_REGISTRY_H_
 
@@ -95,6 +101,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     Local<FinalizationRegistry> registry =
         heap.New<FinalizationRegistry>(heap, queue, std::move(shared));
     registry->id_ = queue.AddRegistry(registry.Get(), &kOps);
+    heap.RegisterWeakContainer(registry.Get(), &AfterWeakClearing);  // [cycle.clear]
     return registry;
   }
 
@@ -188,18 +195,19 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   size_t pending_delivery() const { return ready_; }
   // The registry's id in its heap's queue (Delivery::registry).
   uint32_t id() const { return id_; }
-
-  // Held values are strong; tokens weak. Targets are not reported at all: the weak
-  // callback checks each one (one pass over the registrations, instead of recording
-  // millions of weak slots for the collector to clear one by one).
-  void Trace(Visitor& visitor) const {
-    ForEachSlot([&](uint32_t, const Slot& slot) {
-      if (slot.state == kFree) return;
-      visitor.Trace(slot.token);
-      if constexpr (kHeapHeld) visitor.Trace(slot.held);
-    });
-    visitor.RegisterWeakCallback(&AfterWeakClearing, this);
+  // The cell sizes of the heap objects that hold the registrations (the chunks and
+  // the store that lists them), for memory accounting and tests.
+  std::vector<size_t> StorageCells() const {
+    std::vector<size_t> cells;
+    if (chunks_.storage_bytes() != 0) cells.push_back(chunks_.storage_bytes());
+    cells.insert(cells.end(), chunks_.size(), internal::CellSizeFor(sizeof(Chunk)));
+    return cells;
   }
+
+  // The chunks report held values (strong) and tokens (weak). Targets are not reported
+  // at all: the weak callback checks each one (one pass over the registrations, instead
+  // of recording millions of weak slots for the collector to clear one by one).
+  void Trace(Visitor& visitor) const { visitor.Trace(chunks_, "chunks"); }
 
   // For Heap::New; use Create.
   FinalizationRegistry(Heap& heap, FinalizationQueue& queue, std::shared_ptr<Cleanup> cleanup)
@@ -210,8 +218,9 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   static constexpr uint32_t kNone = ~uint32_t{0};
   enum State : uint8_t { kFree, kRegistered, kReady };
   // Registrations live in fixed-size chunks: growing never copies them, and memory
-  // grows by a chunk at a time rather than doubling.
-  static constexpr uint32_t kChunkShift = 12;
+  // grows by a chunk at a time rather than doubling. A chunk is a small heap object
+  // (about 5 KiB), which a moving collector may move like any other.
+  static constexpr uint32_t kChunkShift = 7;
   static constexpr uint32_t kChunkSlots = uint32_t{1} << kChunkShift;
   struct Slot {
     // Weak, but checked by AfterWeakClearing rather than traced; null once it died.
@@ -225,14 +234,17 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     bool has_token = false;  // tells a token that died from no token
     bool queued = false;     // kReady and noted in the queue (NoteDead succeeded)
   };
-  // Chunks are side-table memory: a failed allocation is a status, not an exception.
-  struct ChunkDeleter {
-    void operator()(Slot* chunk) const {
-      for (uint32_t i = 0; i < kChunkSlots; ++i) chunk[i].~Slot();
-      internal::FreeSideTable(chunk);
+  class Chunk final : public GarbageCollected<Chunk> {
+   public:
+    void Trace(Visitor& visitor) const {
+      for (const Slot& slot : slots) {
+        if (slot.state == kFree) continue;
+        visitor.Trace(slot.token);
+        if constexpr (kHeapHeld) visitor.Trace(slot.held);
+      }
     }
+    Slot slots[kChunkSlots];
   };
-  using Chunk = std::unique_ptr<Slot[], ChunkDeleter>;
 
   static absl::Status OutOfMemory() {
     return absl::ResourceExhaustedError(
@@ -243,9 +255,11 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     return static_cast<AnyObject*>(const_cast<void*>(p));
   }
 
-  Slot& slot_at(uint32_t index) { return chunks_[index >> kChunkShift][index & (kChunkSlots - 1)]; }
+  Slot& slot_at(uint32_t index) {
+    return chunks_[index >> kChunkShift]->slots[index & (kChunkSlots - 1)];
+  }
   const Slot& slot_at(uint32_t index) const {
-    return chunks_[index >> kChunkShift][index & (kChunkSlots - 1)];
+    return chunks_[index >> kChunkShift]->slots[index & (kChunkSlots - 1)];
   }
   // f(index, slot) for every slot ever used, free ones included.
   template <typename F>
@@ -257,7 +271,8 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     for (uint32_t c = 0; c < self.chunks_.size(); ++c) {
       const uint32_t base = c << kChunkShift;
       const uint32_t end = std::min(kChunkSlots, self.slot_count_ - base);
-      std::conditional_t<std::is_const_v<Self>, const Slot*, Slot*> chunk = self.chunks_[c].get();
+      std::conditional_t<std::is_const_v<Self>, const Slot*, Slot*> chunk =
+          self.chunks_[c]->slots;
       for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
     }
   }
@@ -273,13 +288,11 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     GCLAB_CHECK(slot_count_ < kNone - kChunkSlots,
                 "a FinalizationRegistry holds 2^32 registrations");
     if ((slot_count_ & (kChunkSlots - 1)) == 0) {
-      if (!internal::TryGrow(chunks_, 4)) return kNone;
-      void* memory =
-          internal::TryAllocateSideTable(sizeof(Slot) * kChunkSlots, "registration chunk");
-      if (memory == nullptr) return kNone;
-      auto* chunk = static_cast<Slot*>(memory);
-      for (uint32_t i = 0; i < kChunkSlots; ++i) new (&chunk[i]) Slot();
-      chunks_.push_back(Chunk(chunk));
+      // Neither allocation collects, so `this` stays where it is.
+      if (!chunks_.TryReserve(*heap_, chunks_.size() + 1)) return kNone;
+      Chunk* chunk = heap_->NewWithoutCollecting<Chunk>();
+      if (chunk == nullptr) return kNone;
+      chunks_.push_back(chunk);
     }
     return slot_count_++;
   }
@@ -310,13 +323,13 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     Slot& slot = slot_at(index);
     slot.token_prev = kNone;
     slot.token_next = kNone;
-    if (uint32_t* head = token_heads_.find(slot.token.Get())) {
+    if (uint32_t* head = token_heads_.find(slot.token.GetWithoutLoadHook())) {
       slot.token_next = *head;
       slot_at(*head).token_prev = index;
       *head = index;
       return true;
     }
-    return token_heads_.TryInsert(slot.token.Get(), index);
+    return token_heads_.TryInsert(slot.token.GetWithoutLoadHook(), index);
   }
 
   void UnlinkToken(uint32_t index) {
@@ -325,10 +338,10 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     if (slot.token_prev != kNone) {
       slot_at(slot.token_prev).token_next = slot.token_next;
     } else {
-      uint32_t* head = token_heads_.find(slot.token.Get());
+      uint32_t* head = token_heads_.find(slot.token.GetWithoutLoadHook());
       if (head != nullptr && *head == index) {
         if (slot.token_next == kNone) {
-          token_heads_.erase(slot.token.Get());
+          token_heads_.erase(slot.token.GetWithoutLoadHook());
         } else {
           *head = slot.token_next;
         }
@@ -348,7 +361,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     registry->queue_->ReserveDead(registry->registered_);
     registry->ForEachSlot([&](uint32_t i, Slot& slot) {
       if (slot.state == kRegistered) {
-        void* target = slot.target.Get();
+        void* target = slot.target.GetWithoutLoadHook();
         if (!context.IsAlive(target)) {
           slot.target = nullptr;
           slot.state = kReady;
@@ -437,7 +450,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   // its own copy alive.
   std::shared_ptr<Cleanup> cleanup_;
   uint32_t id_ = 0;
-  internal::SideVector<Chunk> chunks_;
+  HeapVector<Member<Chunk>> chunks_;
   uint32_t slot_count_ = 0;  // slots ever used (free ones included)
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;

@@ -66,7 +66,7 @@ template <typename T>
 class HeapVectorBacking final : public GarbageCollected<HeapVectorBacking<T>> {
  public:
   static constexpr bool kGclabVariableSize = true;
-  static constexpr std::string_view kTypeName = "gclab::HeapVector backing";
+  static constexpr std::string_view kTypeName = kHeapVectorStoreTypeName;
 
   HeapVectorBacking(size_t cell_size, uint32_t capacity) noexcept
       : cell_size_(cell_size), capacity_(capacity) {
@@ -183,7 +183,11 @@ class HeapVector {
   }
   void clear() { Truncate(0); }
 
-  void Trace(Visitor& visitor) const { visitor.Trace(backing_, "store"); }
+  // `field_name` names the vector in retaining paths: "memories" shows its elements
+  // as "memories[]" (the store itself is not a step).
+  void Trace(Visitor& visitor, const char* field_name = "store") const {
+    visitor.Trace(backing_, field_name);
+  }
 
  private:
   static constexpr size_t kMaxCapacity = (size_t{1} << 32) - 1;

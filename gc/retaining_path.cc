@@ -90,18 +90,28 @@ class PathFinder final : public Visitor {
     std::vector<RetainingPath::Step> reversed;
     const void* object = target_;
     while (true) {
-      const Edge& edge = parents_.at(object);
+      const Edge* edge = &parents_.at(object);
       RetainingPath::Step step;
       step.object = object;
       step.type_name = std::string(ObjectHeader::FromPayload(object)->type()->name);
-      if (edge.holder != nullptr) step.field = FieldName(edge);
+      if (edge->holder != nullptr) step.field = FieldName(*edge);
+      // A HeapVector's store is not a step of its own: its element is shown as an
+      // element of the field that holds the vector ("memories[]").
+      while (edge->holder != nullptr && IsVectorStore(edge->holder)) {
+        const Edge& store = parents_.at(edge->holder);
+        std::string element = "[]";
+        if (edge->field_name != nullptr) element += "." + std::string(edge->field_name);
+        if (edge->through_ephemeron) element += kThroughEphemeron;
+        step.field = (store.holder != nullptr ? BaseFieldName(store) : std::string()) + element;
+        edge = &store;
+      }
       reversed.push_back(std::move(step));
-      if (edge.holder == nullptr) {
-        path.root_kind = roots_[edge.root].kind;
-        path.root_name = roots_[edge.root].name;
+      if (edge->holder == nullptr) {
+        path.root_kind = roots_[edge->root].kind;
+        path.root_name = roots_[edge->root].name;
         break;
       }
-      object = edge.holder;
+      object = edge->holder;
     }
     path.steps.assign(reversed.rbegin(), reversed.rend());
     return path;
@@ -123,10 +133,17 @@ class PathFinder final : public Visitor {
   }
 
  private:
-  std::string FieldName(const Edge& edge) const {
-    std::string name = edge.field_name != nullptr ? std::string(edge.field_name)
-                                                  : absl::StrFormat("+%d", edge.offset);
-    return edge.through_ephemeron ? name + " (ephemeron value; its key is alive)" : name;
+  static constexpr char kThroughEphemeron[] = " (ephemeron value; its key is alive)";
+  static std::string BaseFieldName(const Edge& edge) {
+    return edge.field_name != nullptr ? std::string(edge.field_name)
+                                      : absl::StrFormat("+%d", edge.offset);
+  }
+  static std::string FieldName(const Edge& edge) {
+    std::string name = BaseFieldName(edge);
+    return edge.through_ephemeron ? name + kThroughEphemeron : name;
+  }
+  static bool IsVectorStore(const void* object) {
+    return ObjectHeader::FromPayload(object)->type()->name == kHeapVectorStoreTypeName;
   }
 
   // Records the first edge into `object` and queues it; ephemeron values waiting for

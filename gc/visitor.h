@@ -74,6 +74,14 @@ class Visitor {
     field.Trace(*this);
   }
 
+  // The same, naming the field for retaining paths (a HeapVector's elements show as
+  // "field_name[]").
+  template <typename T>
+  auto Trace(const T& field, const char* field_name)
+      -> decltype(field.Trace(std::declval<Visitor&>(), field_name)) {
+    field.Trace(*this, field_name);
+  }
+
   void RegisterWeakCallback(WeakCallback callback, const void* object) {
     VisitWeakCallback(callback, const_cast<void*>(object));
   }

@@ -160,7 +160,8 @@ absl::StatusOr<uint32_t> LinearMemory::Grow(uint32_t delta_pages) {
 namespace {
 absl::Status InstanceOutOfMemory() {
   return absl::ResourceExhaustedError(
-      "gclab: Instance::Create: out of memory for the instance's list of memories");
+      "gclab: Instance::Create: out of memory for the instance's list of memories (malloc "
+      "for the handles, or the heap limit for the list)");
 }
 }  // namespace
 
@@ -175,13 +176,14 @@ absl::StatusOr<Local<Instance>> Instance::Create(Heap& heap,
     if (!m.ok()) return m.status();
     made.push_back(*m);
   }
-  // Room for the list the instance keeps, taken before the instance, so that its
-  // constructor needs no memory. The constructor fills it from the handles: the
-  // instance's allocation may collect and move the memories.
-  internal::SideVector<Member<LinearMemory>> storage;
-  if (!internal::TryReserve(storage, made.size())) return InstanceOutOfMemory();
-  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>(std::move(storage), made);
+  // The instance's allocation may collect and move the memories: they are read from
+  // their handles after it. Its list grows without collecting, so nothing moves while
+  // it is filled.
+  absl::StatusOr<Local<Instance>> instance = heap.TryNew<Instance>();
   if (!instance.ok()) return instance.status();
+  HeapVector<Member<LinearMemory>>& list = (*instance)->memories_;
+  if (!list.TryReserve(heap, made.size())) return InstanceOutOfMemory();
+  for (const Local<LinearMemory>& m : made) list.push_back(m.Get());
   return scope.Escape(*instance);
 }
 

@@ -220,23 +220,16 @@ class Instance final : public GarbageCollected<Instance> {
     return memories_[index].Get();
   }
 
-  void Trace(Visitor& visitor) const {
-    for (const Member<LinearMemory>& m : memories_) visitor.Trace(m, "memories[]");
-  }
+  void Trace(Visitor& visitor) const { visitor.Trace(memories_, "memories"); }
+  // Bytes of heap the list of memories takes (a HeapVector's store; 0 for none).
+  size_t storage_bytes() const { return memories_.storage_bytes(); }
 
-  // For Create. `storage` has room for every memory (side-table memory that Create
-  // reserved), so that constructing needs none; the memories are read from their
-  // handles here, after the allocation that may have moved them.
-  Instance(internal::SideVector<Member<LinearMemory>>&& storage,
-           const internal::SideVector<Local<LinearMemory>>& memories)
-      : memories_(std::move(storage)) {
-    GCLAB_CHECK(memories_.empty() && memories_.capacity() >= memories.size(),
-                "Instance: storage without room for its memories");
-    for (const Local<LinearMemory>& m : memories) memories_.emplace_back(m.Get());
-  }
+  // For Create, which fills the list.
+  Instance() = default;
 
  private:
-  internal::SideVector<Member<LinearMemory>> memories_;
+  // In a heap object (a HeapVector's store), where the write hook sees its stores.
+  HeapVector<Member<LinearMemory>> memories_;
 };
 
 template <typename T>

@@ -95,6 +95,10 @@ constexpr size_t CellSizeFor(size_t payload_size) {
   return n < 16 ? 16 : n;
 }
 
+// The type name of a HeapVector's store (gc/heap_vector.h): retaining paths fold such
+// a step into the field that holds the vector.
+inline constexpr std::string_view kHeapVectorStoreTypeName = "gclab::HeapVector store";
+
 // A type whose objects differ in size (a HeapVector's backing store): it declares
 // `static constexpr bool kGclabVariableSize = true;`, its first field is a uint64_t
 // holding its cell size, and it is built by internal::NewVariable. Its constructor

@@ -766,7 +766,7 @@ class Program final : private CollectionHook {
   int PickOrNull(uint8_t byte);
   std::vector<char> Reach();
   size_t CellBytes(int n) const;
-  size_t StoreBytes(int n);
+  std::vector<size_t> StoreCells(int n);
 
   // --- Checks.
   void AfterCollection() override;
@@ -1097,16 +1097,24 @@ size_t Program::CellBytes(int n) const {
   return object;
 }
 
-// The bytes of the store that holds node `n`'s Members, if it is a container that has
-// one (a HeapVector's backing, gc/heap_vector.h), else 0.
-size_t Program::StoreBytes(int n) {
+// The cells of the heap objects that hold node `n`'s Members, if it is a container
+// that keeps them apart (a HeapVector's store, gc/heap_vector.h; a registry's
+// chunks). Their number and sizes depend on the container's history: it says.
+std::vector<size_t> Program::StoreCells(int n) {
   switch (node(n).kind) {
     case Kind::kMap:
-      return As<AnyMap>(n)->storage_bytes();
+      if (size_t b = As<AnyMap>(n)->storage_bytes(); b != 0) return {b};
+      return {};
     case Kind::kSet:
-      return As<AnySet>(n)->storage_bytes();
+      if (size_t b = As<AnySet>(n)->storage_bytes(); b != 0) return {b};
+      return {};
+    case Kind::kRegistry:
+      return As<FinalizationRegistry<Base>>(n)->StorageCells();
+    case Kind::kInstance:
+      if (size_t b = As<Instance>(n)->storage_bytes(); b != 0) return {b};
+      return {};
     default:
-      return 0;
+      return {};
   }
 }
 
@@ -1140,7 +1148,7 @@ void Program::AfterCollection() {
       rounded_bytes += RoundedCell(CellBytes(n));
       // A container's store is a heap object of its own, whose size depends on the
       // container's history: the container says how big it is.
-      if (const size_t store = StoreBytes(n); store != 0) {
+      for (size_t store : StoreCells(n)) {
         reached += 1;
         reached_bytes += store;
         rounded_bytes += RoundedCell(store);

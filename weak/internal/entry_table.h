@@ -57,7 +57,7 @@ class HeapEntries {
   void Truncate(size_t n) { entries_.Truncate(n); }
   void Shrink() { entries_.TryShrink(*heap_); }
   size_t storage_bytes() const { return entries_.storage_bytes(); }
-  void Trace(Visitor& visitor) const { visitor.Trace(entries_); }
+  void Trace(Visitor& visitor) const { visitor.Trace(entries_, "entries"); }
 
  private:
   Heap* heap_;
