@@ -198,10 +198,8 @@ class Link final : public gclab::GarbageCollected<Link> {
 // Roots for many keys: an array of Members in one heap object.
 class KeyArray final : public gclab::GarbageCollected<KeyArray> {
  public:
-  void Trace(gclab::Visitor& visitor) const {
-    for (const Member<Key>& m : items) visitor.Trace(m);
-  }
-  std::vector<Member<Key>> items;
+  void Trace(gclab::Visitor& visitor) const { visitor.Trace(items); }
+  gclab::HeapVector<Member<Key>> items;
 };
 
 // ---------------------------------------------------------------------------------
@@ -783,8 +781,11 @@ void BM_WeakMapSetGetGclab(benchmark::State& state, CollectorKind kind, int64_t 
   HandleScope scope(heap);
   Local<KeyArray> keys = heap.New<KeyArray>();
   Local<KeyArray> values = heap.New<KeyArray>();
-  keys->items.reserve(static_cast<size_t>(n));
-  values->items.reserve(static_cast<size_t>(n));
+  if (!keys->items.TryReserve(static_cast<size_t>(n)) ||
+      !values->items.TryReserve(static_cast<size_t>(n))) {
+    state.SkipWithError("no room in the heap for the keys' lists");
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     HandleScope step(heap);
     Local<Key> key = heap.New<Key>(i);
@@ -802,8 +803,8 @@ void BM_WeakMapSetGetGclab(benchmark::State& state, CollectorKind kind, int64_t 
       Local<SetGetMap> map = SetGetMap::New(heap);
       // Nothing below allocates in the heap: raw pointers stay valid.
       SetGetMap* m = map.Get();
-      const std::vector<Member<Key>>& k = keys->items;
-      const std::vector<Member<Key>>& v = values->items;
+      const gclab::HeapVector<Member<Key>>& k = keys->items;
+      const gclab::HeapVector<Member<Key>>& v = values->items;
       Clock::time_point t = Clock::now();
       for (int64_t i = 0; i < n; ++i) {
         if (!m->Set(k[i].Get(), v[i].Get()).ok()) ++wrong;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "gc/internal/barrier.h"
+#include "gc/internal/chunk_table.h"
 #include "gc/internal/collector_registry.h"
 #include "gc/internal/heap_impl.h"
 #include "gc/internal/independent_verifier.h"
@@ -107,6 +108,7 @@ absl::Status HeapImpl::Init() {
   if (!collector.ok()) return collector.status();
   collector_ = *std::move(collector);
   collector_->set_info(&registration->info);
+  collector_->set_heap(&heap_);
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
   // The barriers' fast paths turn on while a heap that needs them lives ([barrier]).
   const CollectorCapabilities& capabilities = registration->info.capabilities;
@@ -682,6 +684,11 @@ CollectorKind Heap::collector_kind() const { return impl_->options().collector; 
 std::string_view Heap::collector_name() const { return impl_->collector().name(); }
 
 bool Heap::moves_objects() const { return impl_->collector().moves_objects(); }
+
+Heap* Heap::Of(const void* address) {
+  internal::Collector* collector = internal::ChunkTable::Owner(address);
+  return collector != nullptr ? collector->heap() : nullptr;
+}
 
 const CollectorCapabilities& Heap::capabilities() const {
   return impl_->collector().info().capabilities;

@@ -201,6 +201,11 @@ class Heap {
   template <typename T, typename... Args>
   T* NewRaw(Args&&... args);
 
+  // The heap whose object memory holds `address` (any address inside an object of
+  // it), or null. Two loads (gc/DESIGN.md [barrier.slow]); for code that knows an
+  // object but not its heap, as a HeapVector growing from its holder's constructor.
+  static Heap* Of(const void* address);
+
   // Allocates and constructs a T like TryNew, but never starts a collection, so nothing
   // moves: for a heap object's method that allocates and goes on using `this` and raw
   // pointers (a container growing its storage). The allocation may go past the

@@ -10,12 +10,13 @@
 //   class Scene : public gclab::GarbageCollected<Scene> {
 //    public:
 //     absl::Status Add(gclab::Heap& heap, Shape* shape) {
-//       if (!shapes_.TryReserve(heap, shapes_.size() + 1)) {
+//       if (!shapes_.TryPushBack(shape)) {  // grows the store without collecting
 //         return absl::ResourceExhaustedError("no room for the scene's shapes");
 //       }
-//       shapes_.push_back(shape);  // never allocates
 //       return absl::OkStatus();
 //     }
+//     // The vector, never its elements one by one: its store is a heap object that
+//     // only the vector's Trace keeps alive.
 //     void Trace(gclab::Visitor& v) const { v.Trace(shapes_); }
 //    private:
 //     gclab::HeapVector<gclab::Member<Shape>> shapes_;
@@ -23,12 +24,13 @@
 //
 // Elements are Member<U>, WeakMember<U>, or a struct of them with a
 // `void Trace(Visitor&) const` (a WeakMap's entry: a weak key and a value). Growth is
-// the only step that allocates, and it never collects (Heap::NewWithoutCollecting):
-// `this`, the holder and raw pointers stay valid across TryReserve, so a method of the
-// holder can grow the vector and go on. It fails, returning false with the vector
-// unchanged, only when the heap limit leaves no room without a collection. Storage
-// doubles; elements past size() are kept null, and shrinking happens when asked
-// (TryShrink), never inside a collection.
+// the only step that allocates, in the heap that holds the vector (Heap::Of), and it
+// never collects (Heap::NewWithoutCollecting): `this`, the holder and raw pointers stay
+// valid across it, so a method of the holder, or its constructor, can grow the vector
+// and go on. It fails only when the heap limit leaves no room without a collection:
+// the Try methods then return false with the vector unchanged, and push_back and
+// Resize stop the program with a message. Storage doubles; elements past size() are
+// kept null; shrinking happens when asked (TryShrink).
 #ifndef GCLAB_GC_HEAP_VECTOR_H_
 #define GCLAB_GC_HEAP_VECTOR_H_
 
@@ -144,6 +146,7 @@ class HeapVector {
   // Room for `n` elements, growing the storage in `heap` (at least doubling) if it has
   // less; false, with nothing changed, when the heap limit leaves no room without a
   // collection. Never collects, so nothing moves.
+  [[nodiscard]] bool TryReserve(size_t n) { return TryReserve(HolderHeap(), n); }
   [[nodiscard]] bool TryReserve(Heap& heap, size_t n) {
     if (n <= capacity()) return true;
     GCLAB_CHECK(n <= kMaxCapacity, "a HeapVector of %zu elements is too large", n);
@@ -166,10 +169,33 @@ class HeapVector {
     (void)Reallocate(heap, size_ * 2);
   }
 
-  // Appends within the capacity TryReserve made: never allocates.
-  void push_back(const T& value) {
-    GCLAB_CHECK(size_ < capacity(), "HeapVector::push_back past its capacity: TryReserve first");
+  // Appends, growing the store if it is full; false, with nothing changed, when the
+  // heap limit leaves no room for a larger one.
+  [[nodiscard]] bool TryPushBack(const T& value) {
+    if (size_ == capacity() && !TryReserve(size_ + 1)) return false;
     data()[size_++] = value;
+    return true;
+  }
+  void push_back(const T& value) {
+    GCLAB_CHECK(TryPushBack(value),
+                "HeapVector::push_back: the heap limit leaves no room for a larger store "
+                "(TryPushBack reports it instead)");
+  }
+  // Grows to `n` null elements, or drops the elements from `n` on.
+  void Resize(size_t n) {
+    if (n < size_) {
+      Truncate(n);
+      return;
+    }
+    GCLAB_CHECK(TryReserve(n), "HeapVector::Resize(%zu): the heap limit leaves no room", n);
+    size_ = static_cast<uint32_t>(n);
+  }
+  // Removes the element at `position`, shifting the later ones down (as std::vector).
+  T* erase(T* position) {
+    GCLAB_DCHECK(position >= begin() && position < end(), "HeapVector::erase out of range");
+    for (T* p = position; p + 1 < end(); ++p) *p = std::move(*(p + 1));
+    pop_back();
+    return position;
   }
   void pop_back() {
     GCLAB_DCHECK(size_ > 0, "HeapVector::pop_back on an empty vector");
@@ -191,6 +217,14 @@ class HeapVector {
 
  private:
   static constexpr size_t kMaxCapacity = (size_t{1} << 32) - 1;
+
+  Heap& HolderHeap() const {
+    Heap* heap = Heap::Of(this);
+    GCLAB_CHECK(heap != nullptr,
+                "a HeapVector at %p is not inside a heap object: it belongs in a field of one",
+                static_cast<const void*>(this));
+    return *heap;
+  }
 
   bool Reallocate(Heap& heap, size_t capacity) {
     Backing* grown = internal::NewVariable<Backing>(heap, sizeof(Backing) + capacity * sizeof(T),

@@ -90,11 +90,11 @@ class Counted : public GarbageCollected<Counted> {
 // An object holding a variable number of references.
 class Array : public GarbageCollected<Array> {
  public:
-  explicit Array(size_t n) : slots(n) {}
+  explicit Array(size_t n) { slots.Resize(n); }
   void Trace(Visitor& visitor) const {
-    for (const Member<Node>& m : slots) visitor.Trace(m);
+    visitor.Trace(slots);  // the vector, which keeps its store alive
   }
-  std::vector<Member<Node>> slots;
+  HeapVector<Member<Node>> slots;  // in the heap, where the write hook sees its stores
 };
 
 inline std::string CollectorParamName(const ::testing::TestParamInfo<CollectorKind>& info) {

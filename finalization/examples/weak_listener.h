@@ -138,12 +138,10 @@ class EventSource final : public GarbageCollected<EventSource> {
   size_t listener_count() const { return listeners_.size(); }
   ListenerWrapper* listener(size_t i) const { return listeners_[i].Get(); }
 
-  void Trace(Visitor& visitor) const {
-    for (const Member<ListenerWrapper>& wrapper : listeners_) visitor.Trace(wrapper);
-  }
+  void Trace(Visitor& visitor) const { visitor.Trace(listeners_, "listeners"); }
 
  private:
-  std::vector<Member<ListenerWrapper>> listeners_;
+  HeapVector<Member<ListenerWrapper>> listeners_;  // in the heap: the write hook sees it
 };
 
 // The registry's held value, `{ socket, wrapper }`: what the cleanup callback needs.

@@ -59,6 +59,9 @@ class Collector {
   const CollectorInfo& info() const { return *info_; }
   void set_info(const CollectorInfo* info) { info_ = info; }
   std::string_view name() const { return info_->name; }
+  // The heap this collector serves (Heap::Of).
+  Heap* heap() const { return heap_; }
+  void set_heap(Heap* heap) { heap_ = heap; }
   bool moves_objects() const { return info_->capabilities.moves_objects; }
   // Reserves the collector's spaces for a heap of `heap_limit` bytes.
   virtual absl::Status Init(size_t heap_limit) = 0;
@@ -233,6 +236,7 @@ class Collector {
   void ResolveLostReachedKeys();
 
   const CollectorInfo* info_ = nullptr;
+  Heap* heap_ = nullptr;
   struct Range {
     const void* start;
     size_t size;
