@@ -17,11 +17,14 @@
 // unreachable through strong references, every WeakMember, WeakPersistent and WeakRef
 // to it is cleared to null in that same collection (gc/DESIGN.md, [cycle.clear]).
 //
-// Both are a plain pointer in size and cost. They are valid only inside an object that
-// lives in a gclab heap: a Member on the C++ stack or in a malloc'ed struct is not a
-// root; use `Local<T>` or `Persistent<T>` (handles.h) there. A Member must point into
-// the heap that holds its owner; debug builds stop with a message at the next
-// collection if it points anywhere else.
+// Both are a plain pointer in size; every store also calls the write hook (below).
+// They are valid only inside an object that lives in a gclab heap: a Member on the
+// C++ stack or in a malloc'ed struct is not a root; use `Local<T>` or `Persistent<T>`
+// (handles.h) there, and a HeapVector (heap_vector.h) for a variable number of
+// Members in an object. Debug builds stop with a message when a Member outside every
+// heap object (a temporary on the stack aside) is given an object. A Member must
+// point into the heap that holds its owner; debug builds stop with a message at the
+// next collection if it points anywhere else.
 #ifndef GCLAB_GC_MEMBER_H_
 #define GCLAB_GC_MEMBER_H_
 

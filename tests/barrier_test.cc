@@ -274,6 +274,25 @@ TEST_P(BarrierTest, StoresIntoAnotherHeapReachOnlyItsCollector) {
   other.log->Clear();
 }
 
+TEST(MemberPlacementTest, DebugBuildsStopOnAMemberOutsideEveryHeapObject) {
+  if constexpr (!internal::kDebugChecks) {
+    GTEST_SKIP() << "a GCLAB_DEBUG check (--config=debug, asan, ubsan)";
+  } else {
+    ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+    HeapOptions options;
+    options.stress = StressOptions{};
+    std::unique_ptr<Heap> heap = Heap::Create(options).value();
+    HandleScope scope(*heap);
+    Local<Node> node = heap->New<Node>(1);
+    Member<Node> temporary = node;  // on the stack: allowed
+    (void)temporary;
+    auto in_malloc = std::make_unique<Member<Node>>();  // null: nothing to see yet
+    EXPECT_DEATH(*in_malloc = node, "lies outside every heap object");
+    std::vector<Member<Node>> list;
+    EXPECT_DEATH(list.push_back(node.Get()), "HeapVector");
+  }
+}
+
 TEST(BarrierFastPathTest, IsOffWhileNoHeapNeedsABarrier) {
   // The fast path reads one count: heaps of collectors without barriers leave it at 0.
   EXPECT_EQ(internal::write_barrier_heaps.load(), 0u);

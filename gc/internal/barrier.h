@@ -5,7 +5,9 @@
 // while no live heap's collector asks for a barrier, that is all a store costs. When
 // one does, the slow path finds the collector that owns the slot (chunk_table.h) and
 // calls it; a slot owned by no heap, or by a heap whose collector needs no barrier, is
-// left alone.
+// left alone. Debug builds (GCLAB_DEBUG) take the slow path on every store, and stop
+// with a message when a Member outside every heap object, and off the storing
+// thread's stack (a temporary), is given an object ([ref.member]).
 #ifndef GCLAB_GC_INTERNAL_BARRIER_H_
 #define GCLAB_GC_INTERNAL_BARRIER_H_
 
@@ -27,7 +29,8 @@ extern std::atomic<uint32_t> load_barrier_heaps;
 // Called before `new_value` is stored into the Member or WeakMember at `slot`, which
 // holds `old_value` (null when the Member is being constructed).
 GCLAB_INLINE void WriteBarrier(void** slot, void* old_value, void* new_value) {
-  if (__builtin_expect(write_barrier_heaps.load(std::memory_order_relaxed) != 0, 0)) {
+  if (__builtin_expect(kDebugChecks || write_barrier_heaps.load(std::memory_order_relaxed) != 0,
+                       0)) {
     WriteBarrierSlow(slot, old_value, new_value);
   }
 }

@@ -181,17 +181,21 @@ class ObjV : public ObjD<S, W, B> {
 // references an object owns).
 class ArrayObj : public Base {
  public:
-  ArrayObj(uint32_t id, uint16_t type, size_t n) : Base(id, type), slots(n) {}
+  // The slots live in a HeapVector's store, a heap object of its own (Members belong
+  // in heap objects, gc/DESIGN.md [ref.member]); no room for it under the heap limit
+  // fails the allocation, as the heap's out-of-memory handler does.
+  ArrayObj(uint32_t id, uint16_t type, size_t n) : Base(id, type) {
+    if (!slots.TryReserve(n)) throw OutOfMemory();
+    slots.Resize(n);
+  }
   ArrayObj(ArrayObj&& other) noexcept : Base(other), slots(std::move(other.slots)) {
     other.id_ = kMovedFrom;
   }
   ~ArrayObj() {
     if (id_ != kMovedFrom) OnDestroyed(this);
   }
-  void Trace(Visitor& visitor) const {
-    for (const Member<AnyObject>& m : slots) visitor.Trace(m);
-  }
-  std::vector<Member<AnyObject>> slots;
+  void Trace(Visitor& visitor) const { visitor.Trace(slots); }
+  HeapVector<Member<AnyObject>> slots;
 };
 
 // kind: 0 plain, 1 destructor, 2 destructor and a std::vector.
@@ -1113,6 +1117,10 @@ std::vector<size_t> Program::StoreCells(int n) {
     case Kind::kInstance:
       if (size_t b = As<Instance>(n)->storage_bytes(); b != 0) return {b};
       return {};
+    case Kind::kObject:
+      if (node(n).type != kArrayType) return {};
+      if (size_t b = As<ArrayObj>(n)->slots.storage_bytes(); b != 0) return {b};
+      return {};
     default:
       return {};
   }
@@ -1687,9 +1695,9 @@ absl::StatusOr<AnyLocal> Program::NewObject(int n, uint16_t type, size_t array_l
   try {
     made = t.try_new(*heap_, static_cast<uint32_t>(n), type, array_length);
   } catch (const OutOfMemory&) {
-    // A nest's constructor could not allocate a child (NewRaw): the nest was never
-    // made, and the children made before are garbage.
-    return absl::ResourceExhaustedError("a nest's child did not fit");
+    // A nest's constructor could not allocate a child (NewRaw), or an array's its
+    // slots' store: the object was never made, and what was made before is garbage.
+    return absl::ResourceExhaustedError("a nest's child or an array's store did not fit");
   }
   if (!made.ok()) {
     if (made.status().code() != absl::StatusCode::kResourceExhausted) {
