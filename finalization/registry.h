@@ -106,60 +106,11 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   }
 
   // Registers `target`. `token` (optional) is any live heap object, often the target
-  // itself, to pass to Unregister later.
+  // itself, to pass to Unregister later. When a new chunk of registrations finds no
+  // room under the heap limit, collects once (keeping target, held value, token and
+  // the registry) and tries again.
   absl::Status Register(const void* target, Held held, const void* token = nullptr) {
-    heap_->CheckNotStale(this, "FinalizationRegistry::Register");
-    if (target == nullptr) {
-      return absl::InvalidArgumentError(
-          "gclab: FinalizationRegistry::Register: the target must not be null");
-    }
-    if (!heap_->Contains(target)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "gclab: FinalizationRegistry::Register: the target %p is not a live object of the "
-          "registry's heap",
-          target));
-    }
-    if constexpr (kHeapHeld) {
-      if (static_cast<const void*>(held) == target) {
-        return absl::InvalidArgumentError(
-            "gclab: FinalizationRegistry::Register: the target must not be its own held "
-            "value (the registry holds it strongly, so it could never die)");
-      }
-      if (held != nullptr && !heap_->Contains(held)) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "gclab: FinalizationRegistry::Register: the held value %p is not a live object "
-            "of the registry's heap",
-            static_cast<const void*>(held)));
-      }
-    }
-    if (token != nullptr && !heap_->Contains(token)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "gclab: FinalizationRegistry::Register: unusable unregister token %p: a token must "
-          "be a live object of the registry's heap (or null for none)",
-          token));
-    }
-    const uint32_t index = AllocateSlot();
-    if (index == kNone) return OutOfMemory();
-    Slot& slot = slot_at(index);
-    if (token != nullptr) {
-      slot.token = Untyped(token);
-      slot.has_token = true;
-      if (!LinkToken(index)) {
-        slot.has_token = false;
-        FreeSlot(index);
-        return OutOfMemory();
-      }
-    }
-    slot.state = kRegistered;
-    slot.target = Untyped(target);
-    if constexpr (kHeapHeld) {
-      slot.held = held;
-    } else {
-      slot.held.emplace(std::move(held));
-    }
-    ++registered_;
-    ++queue_->mutable_stats().registered;
-    return absl::OkStatus();
+    return Register(target, std::move(held), token, /*may_collect=*/true);
   }
 
   // Removes every registration made with `token`, whether its target is alive or dead
@@ -245,6 +196,77 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     }
     Slot slots[kChunkSlots];
   };
+
+  absl::Status Register(const void* target, Held held, const void* token, bool may_collect) {
+    heap_->CheckNotStale(this, "FinalizationRegistry::Register");
+    if (target == nullptr) {
+      return absl::InvalidArgumentError(
+          "gclab: FinalizationRegistry::Register: the target must not be null");
+    }
+    if (!heap_->Contains(target)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: FinalizationRegistry::Register: the target %p is not a live object of the "
+          "registry's heap",
+          target));
+    }
+    if constexpr (kHeapHeld) {
+      if (static_cast<const void*>(held) == target) {
+        return absl::InvalidArgumentError(
+            "gclab: FinalizationRegistry::Register: the target must not be its own held "
+            "value (the registry holds it strongly, so it could never die)");
+      }
+      if (held != nullptr && !heap_->Contains(held)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "gclab: FinalizationRegistry::Register: the held value %p is not a live object "
+            "of the registry's heap",
+            static_cast<const void*>(held)));
+      }
+    }
+    if (token != nullptr && !heap_->Contains(token)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: FinalizationRegistry::Register: unusable unregister token %p: a token must "
+          "be a live object of the registry's heap (or null for none)",
+          token));
+    }
+    const uint32_t index = AllocateSlot();
+    if (index == kNone) {
+      if (!may_collect || !heap_->CanCollectNow()) return OutOfMemory();
+      // The collection may move everything: go on from handles, on the registry's new
+      // address.
+      HandleScope scope(*heap_);
+      Local<FinalizationRegistry> self(*heap_, this);
+      Local<AnyObject> t(*heap_, Untyped(target));
+      Local<AnyObject> k(*heap_, Untyped(token));
+      if constexpr (kHeapHeld) {
+        Local<H> h(*heap_, held);
+        heap_->CollectGarbage(CollectionReason::kHeapLimit);
+        return self->Register(t.Get(), h.Get(), k.Get(), /*may_collect=*/false);
+      } else {
+        heap_->CollectGarbage(CollectionReason::kHeapLimit);
+        return self->Register(t.Get(), std::move(held), k.Get(), /*may_collect=*/false);
+      }
+    }
+    Slot& slot = slot_at(index);
+    if (token != nullptr) {
+      slot.token = Untyped(token);
+      slot.has_token = true;
+      if (!LinkToken(index)) {
+        slot.has_token = false;
+        FreeSlot(index);
+        return OutOfMemory();
+      }
+    }
+    slot.state = kRegistered;
+    slot.target = Untyped(target);
+    if constexpr (kHeapHeld) {
+      slot.held = held;
+    } else {
+      slot.held.emplace(std::move(held));
+    }
+    ++registered_;
+    ++queue_->mutable_stats().registered;
+    return absl::OkStatus();
+  }
 
   static absl::Status OutOfMemory() {
     return absl::ResourceExhaustedError(

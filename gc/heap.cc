@@ -164,6 +164,10 @@ uint64_t HeapImpl::HardRemaining() const {
 }
 
 ObjectHeader* HeapImpl::TryAllocate(size_t cell_size, uint64_t allowed) {
+  // The bump buffer's bytes are counted first, every time: a collection before a
+  // retry may run finalization callbacks that allocate through the fast path, and a
+  // collector that starts a new buffer (AllocateSmall) counts from its new top.
+  heap_.alloc_.FlushBump();
   if (cell_size > allowed) return nullptr;
   size_t allocated = cell_size;
   ObjectHeader* header = cell_size <= kMaxSmallCell
@@ -684,6 +688,8 @@ CollectorKind Heap::collector_kind() const { return impl_->options().collector; 
 std::string_view Heap::collector_name() const { return impl_->collector().name(); }
 
 bool Heap::moves_objects() const { return impl_->collector().moves_objects(); }
+
+bool Heap::CanCollectNow() const { return !impl_->in_collection() && constructing_ == 0; }
 
 Heap* Heap::Of(const void* address) {
   internal::Collector* collector = internal::ChunkTable::Owner(address);

@@ -201,6 +201,11 @@ class Heap {
   template <typename T, typename... Args>
   T* NewRaw(Args&&... args);
 
+  // Whether a collection may start here: not during one, and not inside a heap
+  // object's constructor ([alloc.ctor]). For containers that grow without collecting
+  // and, when that finds no room, collect once and try again.
+  bool CanCollectNow() const;
+
   // The heap whose object memory holds `address` (any address inside an object of
   // it), or null. Two loads (gc/DESIGN.md [barrier.slow]); for code that knows an
   // object but not its heap, as a HeapVector growing from its holder's constructor.

@@ -95,20 +95,11 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
     CheckKey(key);
     return table_.Find(key) != nullptr;
   }
-  // Adds or replaces the entry for `key`. `value` may be null.
-  absl::Status Set(K* key, V* value) {
-    heap_->CheckNotStale(this, "WeakMap::Set");
-    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
-    if (value != nullptr) {
-      if (absl::Status s = weak_internal::CheckTableArgument(*heap_, value, "value"); !s.ok()) {
-        return s;
-      }
-    }
-    Entry* entry = table_.TryFindOrAdd(key);  // never collects: key and value stay valid
-    if (entry == nullptr) return weak_internal::TableFull("WeakMap::Set");
-    entry->value = value;
-    return absl::OkStatus();
-  }
+  // Adds or replaces the entry for `key`. `value` may be null. When the entries' store
+  // has no room to grow under the heap limit, collects once (keeping key, value and
+  // the map) and tries again.
+  absl::Status Set(K* key, V* value) { return Set(key, value, /*may_collect=*/true); }
+
   // Removes the entry for `key`; true if there was one.
   bool Delete(const K* key) {
     heap_->CheckNotStale(this, "WeakMap::Delete");
@@ -131,6 +122,29 @@ class WeakMap final : public GarbageCollected<WeakMap<K, V>> {
     Member<V> value;
     void Trace(Visitor& visitor) const { visitor.TraceEphemeron(key, value); }
   };
+  absl::Status Set(K* key, V* value, bool may_collect) {
+    heap_->CheckNotStale(this, "WeakMap::Set");
+    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
+    if (value != nullptr) {
+      if (absl::Status s = weak_internal::CheckTableArgument(*heap_, value, "value"); !s.ok()) {
+        return s;
+      }
+    }
+    Entry* entry = table_.TryFindOrAdd(key);  // never collects: key and value stay valid
+    if (entry == nullptr) {
+      if (!may_collect || !heap_->CanCollectNow()) return weak_internal::TableFull("WeakMap::Set");
+      // The collection may move everything: go on from handles, on the map's new
+      // address.
+      HandleScope scope(*heap_);
+      Local<WeakMap> self(*heap_, this);
+      Local<K> k(*heap_, key);
+      Local<V> v(*heap_, value);
+      heap_->CollectGarbage(CollectionReason::kHeapLimit);
+      return self->Set(k.Get(), v.Get(), /*may_collect=*/false);
+    }
+    entry->value = value;
+    return absl::OkStatus();
+  }
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakMap*>(self)->table_.Compact(context.moves_objects());
   }
@@ -148,12 +162,9 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
     heap.RegisterWeakContainer(this, &AfterWeakClearing);  // [cycle.clear]
   }
 
-  absl::Status Add(K* key) {
-    heap_->CheckNotStale(this, "WeakSet::Add");
-    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
-    if (table_.TryFindOrAdd(key) == nullptr) return weak_internal::TableFull("WeakSet::Add");
-    return absl::OkStatus();
-  }
+  // Adds `key`. Like WeakMap::Set, collects once and tries again when the entries'
+  // store has no room to grow under the heap limit.
+  absl::Status Add(K* key) { return Add(key, /*may_collect=*/true); }
   bool Has(const K* key) const {
     CheckKey(key);
     return table_.Find(key) != nullptr;
@@ -175,6 +186,17 @@ class WeakSet final : public GarbageCollected<WeakSet<K>> {
     WeakMember<K> key;
     void Trace(Visitor& visitor) const { visitor.Trace(key); }
   };
+  absl::Status Add(K* key, bool may_collect) {
+    heap_->CheckNotStale(this, "WeakSet::Add");
+    if (absl::Status s = weak_internal::CheckTableArgument(*heap_, key, "key"); !s.ok()) return s;
+    if (table_.TryFindOrAdd(key) != nullptr) return absl::OkStatus();
+    if (!may_collect || !heap_->CanCollectNow()) return weak_internal::TableFull("WeakSet::Add");
+    HandleScope scope(*heap_);
+    Local<WeakSet> self(*heap_, this);
+    Local<K> k(*heap_, key);
+    heap_->CollectGarbage(CollectionReason::kHeapLimit);
+    return self->Add(k.Get(), /*may_collect=*/false);
+  }
   static void AfterWeakClearing(CycleContext& context, void* self) {
     static_cast<WeakSet*>(self)->table_.Compact(context.moves_objects());
   }

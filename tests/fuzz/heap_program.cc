@@ -763,6 +763,14 @@ class Program final : private CollectionHook {
   bool CanPush() const { return locals_.size() < kMaxLocals; }
   bool CanAllocate() const { return live_.size() < kMaxLiveObjects; }
   void PushLocal(const AnyLocal& handle, int n);
+  // Roots nodes (-1: none) in Locals of the open scope, as a gclab call that may
+  // collect does with its arguments (WeakMap::Set, WeakSet::Add and Register collect
+  // once when their storage finds no room), so that the model sees them reachable.
+  void RootForCall(std::initializer_list<int> nodes) {
+    for (int n : nodes) {
+      if (n >= 0) PushLocal(AnyLocal(*heap_, Any(Ptr(n))), n);
+    }
+  }
   void OpenScope(bool escapable);
   void CloseScope();
   std::vector<int> Rooted();
@@ -807,6 +815,7 @@ class Program final : private CollectionHook {
   void DoWeakRefDeref();
   void DoTableNew();
   void DoTableSet();
+  bool NoRoomForStore(const absl::Status& s, const char* what);
   void DoTableGet();
   void DoTableDelete();
   void DoPairCreate();
@@ -1948,16 +1957,43 @@ void Program::DoTableSet() {
   const int table = Pick(t, &IsTable);
   const int key = Pick(k, &IsAny);
   if (table < 0 || key < 0) return;
+  if (!CanPush()) return;
+  OpenScope(false);
   if (node(table).kind == Kind::kMap) {
     const int value = PickOrNull(v);
+    RootForCall({table, key, value});
     absl::Status s = As<AnyMap>(table)->Set(Any(Ptr(key)), Any(Ptr(value)));
-    if (!s.ok()) Fail("WeakMap::Set with live objects failed: %s", s.ToString().c_str());
-    node(table).entries[key] = value;
+    if (s.ok()) {
+      node(table).entries[key] = value;
+    } else if (!NoRoomForStore(s, "WeakMap::Set")) {
+      Fail("WeakMap::Set with live objects failed: %s", s.ToString().c_str());
+    }
   } else {
+    RootForCall({table, key});
     absl::Status s = As<AnySet>(table)->Add(Any(Ptr(key)));
-    if (!s.ok()) Fail("WeakSet::Add with a live key failed: %s", s.ToString().c_str());
-    node(table).entries[key] = -1;
+    if (s.ok()) {
+      node(table).entries[key] = -1;
+    } else if (!NoRoomForStore(s, "WeakSet::Add")) {
+      Fail("WeakSet::Add with a live key failed: %s", s.ToString().c_str());
+    }
   }
+  CloseScope();
+}
+
+// A container's call that failed with ResourceExhausted because its storage (a heap
+// object) found no room even after the collection it made: allowed only where the
+// heap is nearly full. A moving heap compacts, so there it must really be full.
+bool Program::NoRoomForStore(const absl::Status& s, const char* what) {
+  if (s.code() != absl::StatusCode::kResourceExhausted) return false;
+  if (!heap_->moves_objects()) return true;  // pages pinned by other size classes
+  const HeapStatistics& stats = heap_->stats();
+  const uint64_t used = stats.bytes_allocated - stats.bytes_freed;
+  // The largest store or chunk a fuzzer container grows by.
+  if (used + (size_t{64} << 10) <= config_.heap_limit) {
+    Fail("%s found no room with %llu bytes in use under a limit of %zu: %s", what,
+         static_cast<unsigned long long>(used), config_.heap_limit, s.ToString().c_str());
+  }
+  return true;
 }
 
 void Program::DoTableGet() {
@@ -2078,9 +2114,17 @@ void Program::DoRegister() {
   size_t count = 0;
   kTypes[kBoxType].strong(Obj(box), &count)[0] = Any(Ptr(value));
   node(box).strong[0] = value;
+  OpenScope(false);
+  RootForCall({registry, target, token});
   absl::Status s =
       As<FinalizationRegistry<Base>>(registry)->Register(Ptr(target), Obj(box), Ptr(token));
-  if (!s.ok()) Fail("FinalizationRegistry::Register failed: %s", s.ToString().c_str());
+  CloseScope();
+  if (!s.ok()) {
+    if (!NoRoomForStore(s, "FinalizationRegistry::Register")) {
+      Fail("FinalizationRegistry::Register failed: %s", s.ToString().c_str());
+    }
+    return;
+  }
   const int g = static_cast<int>(regs_.size());
   regs_.push_back(Registration{registry, target, box, token, action, RegState::kRegistered});
   node(registry).regs.push_back(g);
