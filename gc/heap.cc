@@ -115,7 +115,7 @@ absl::Status HeapImpl::Init() {
   if (capabilities.write_barrier) write_barrier_heaps.fetch_add(1);
   if (capabilities.load_barrier) load_barrier_heaps.fetch_add(1);
   counted_in_barriers_ = true;
-  collector_->set_ephemeron_algorithm(options_.ephemeron_algorithm);
+  collector_->weak().set_algorithm(options_.ephemeron_algorithm);
   collector_->set_zap_freed(stress_.zap_freed);
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
   heap_.moving_ = collector_->moves_objects();
@@ -291,7 +291,7 @@ void HeapImpl::VisitRoots(Visitor& visitor) {
 
 void HeapImpl::RunWeakFixpoint(CycleContext& context) {
   for (bool progress = true; progress;) {
-    progress = collector_->ProcessEphemeronsNaive();
+    progress = collector_->weak().ProcessNaive();
     for (CollectionHook* hook : hooks_) progress |= hook->ProcessWeak(context);
     collector_->Drain();
   }
@@ -331,7 +331,7 @@ void HeapImpl::Collect(CollectionReason reason) {
 
   timer.Start(Phase::kPrepare);
   const size_t fallbacks_before = collector_->side_table_fallbacks();
-  collector_->ResetWeakState();
+  collector_->weak().Reset(collector_->moves_objects());
   collector_->Prepare();
 
   timer.Start(Phase::kMark);
@@ -353,8 +353,8 @@ void HeapImpl::Collect(CollectionReason reason) {
 
   timer.Start(Phase::kClearWeak);
   // Weak roots follow the same rule as weak fields: one place clears or updates them.
-  heap_.weak_persistents_.ForEachSlot([&](void** slot) { collector_->RecordWeakSlot(slot); });
-  collector_->ClearWeakReferences(context);
+  heap_.weak_persistents_.ForEachSlot([&](void** slot) { collector_->weak().RecordWeakSlot(slot); });
+  collector_->weak().ClearWeakReferences(context);
   ProcessWeakContainers(context);
   for (CollectionHook* hook : hooks_) hook->ClearWeak(context);
 
@@ -366,8 +366,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   SweepResult swept = collector_->Sweep();
   cycle.freed_bytes = swept.freed_bytes;
   cycle.freed_objects = swept.freed_objects;
-  cycle.ephemerons_resolved = collector_->ephemerons_resolved();
-  cycle.ephemeron_passes = collector_->ephemeron_passes();
+  cycle.ephemerons_resolved = collector_->weak().ephemerons_resolved();
+  cycle.ephemeron_passes = collector_->weak().ephemeron_passes();
   cycle.fragmented_bytes = collector_->fragmented_bytes();
 
   stats_.collections = cycle.number;

@@ -14,17 +14,21 @@
 //                         marking is still going on, IsAlive answers "reached so
 //                         far" (RecordEphemeron asks it of keys), and the answer is
 //                         final only for objects that nothing will mark later
-//   5. ClearWeakReferences()  weak slots, ephemerons and weak callbacks (shared code)
+//   5. weak().ClearWeakReferences()  weak slots, ephemerons and weak callbacks (the
+//                         shared component, weak_processor.h); then the heap's weak
+//                         containers
 //   6. Sweep()            reclaim; afterwards marks are clear and every object live
 //   7. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
 //                         the next allocation budget `b` will need
 //
-// Weak references are one mechanism for every collector: the collectors' marking
-// visitors derive from CollectorVisitor, which records weak slots, ephemerons and weak
-// callbacks here, and a collector calls NoteKeyReached() when it reaches an object
+// Weak references are one mechanism for every collector, a component of its own
+// (weak_processor.h) that asks the collector only what WeakProcessor::Host offers:
+// is it alive, where is it now, reach this slot. The collectors' marking visitors
+// derive from CollectorVisitor, which hands it weak slots, ephemerons and weak
+// callbacks, and a collector calls weak().NoteKeyReached() when it reaches an object
 // whose header has the pending-key bit (mark-sweep when it traces it, semispace when it
-// copies it), before it reads anything else from that header, and ResolveReachedKeys()
-// from its Drain loop.
+// copies it), before it reads anything else from that header, and
+// weak().ResolveReachedKeys() from its Drain loop.
 #ifndef GCLAB_GC_INTERNAL_COLLECTOR_H_
 #define GCLAB_GC_INTERNAL_COLLECTOR_H_
 
@@ -44,11 +48,12 @@
 #include "gc/internal/chunked_vector.h"
 #include "gc/internal/large_object_space.h"
 #include "gc/internal/side_table.h"
+#include "gc/internal/weak_processor.h"
 #include "gc/visitor.h"
 
 namespace gclab::internal {
 
-class Collector {
+class Collector : public WeakProcessor::Host {
  public:
   explicit Collector(AllocationState& alloc) : alloc_(alloc) { large_.set_owner(this); }
   virtual ~Collector();
@@ -140,55 +145,21 @@ class Collector {
   size_t marked_bytes() const { return marked_bytes_; }
   size_t marked_objects() const { return marked_objects_; }
 
-  // --- Weak references and ephemerons (collector.cc), the same for every collector.
-  void set_ephemeron_algorithm(EphemeronAlgorithm algorithm) { algorithm_ = algorithm; }
+  // --- Weak references and ephemerons: one component for every collector
+  // (weak_processor.h), which asks this collector what it needs through
+  // WeakProcessor::Host.
+  WeakProcessor& weak() { return weak_; }
   // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and
   // poisons free small cells under ASan; internal/sanitizer.h).
   void set_zap_freed(bool zap) { zap_freed_ = zap; }
-  // Prepare phase.
-  void ResetWeakState();
-  // Each Record* falls back, when its side table finds no memory (gc/DESIGN.md
-  // [fault]), to a path that needs none: a weak slot or an ephemeron is traced as
-  // strong for this cycle, and a weak callback is found again after marking by
-  // re-tracing the marked objects.
-  void RecordWeakSlot(void** slot) {
-    if (__builtin_expect(!weak_slots_.TryPushBack(slot), 0)) TraceWeakSlotStrongly(slot);
-  }
-  void RecordWeakCallback(WeakCallback callback, void* object) {
-    if (__builtin_expect(!TryPushBack(weak_callbacks_, {callback, object}), 0)) {
-      weak_callbacks_lost_ = true;
-      ++side_table_fallbacks_;
-    }
-  }
-  void RecordEphemeron(void** key_slot, void** value_slot);
-  // Weak phase, naive algorithm: one pass over the unresolved ephemerons; true if it
-  // resolved any (the heap then drains and calls again).
-  bool ProcessEphemeronsNaive();
-  // ClearWeak phase: weak slots updated or cleared, dead ephemerons cleared, weak
-  // callbacks run.
-  void ClearWeakReferences(CycleContext& context);
-  size_t ephemerons_resolved() const { return ephemerons_resolved_; }
-  size_t ephemeron_passes() const { return ephemeron_passes_; }
-  // Times a side table found no memory and the collector took its fallback path, in
-  // the life of the heap (HeapStatistics::side_table_fallbacks).
-  size_t side_table_fallbacks() const { return side_table_fallbacks_; }
+  // Times a side table found no memory and the collector (or its weak processor)
+  // took its fallback path, in the life of the heap
+  // (HeapStatistics::side_table_fallbacks).
+  size_t side_table_fallbacks() const { return side_table_fallbacks_ + weak_.fallbacks(); }
+  // WeakProcessor::Host: reaching a slot is what the marking visitor does.
+  void TraceStrongly(void** slot) final { marking_visitor().VisitSlot(slot); }
 
  protected:
-  // The object of `header`, a pending key (is_pending_key()), has been reached: its
-  // header word is restored here, and its ephemerons resolve in ResolveReachedKeys.
-  void NoteKeyReached(ObjectHeader* header) {
-    const size_t key = header->pending_key_index();
-    header->word = pending_keys_[key].word;
-    if (__builtin_expect(!reached_keys_.TryPush(static_cast<uint32_t>(key)), 0)) {
-      // No memory to queue it: ResolveReachedKeys looks through every pending key.
-      reached_keys_lost_ = true;
-      ++side_table_fallbacks_;
-    }
-  }
-  bool has_reached_keys() const { return !reached_keys_.empty() || reached_keys_lost_; }
-  // Marks the values of the keys noted since the last call. Called from Drain loops.
-  void ResolveReachedKeys();
-
   void ResetMarkCounters() { marked_bytes_ = marked_objects_ = 0; }
   void CountMarked(size_t cell_size) {
     marked_bytes_ += cell_size;
@@ -208,33 +179,6 @@ class Collector {
   size_t marked_objects_ = 0;
 
  private:
-  struct Ephemeron {
-    void** key_slot;
-    void** value_slot;
-  };
-  // An unresolved ephemeron in the indexed algorithm: chained per key by index.
-  struct Pending {
-    Ephemeron e;
-    uint32_t next;
-  };
-  // A key of unresolved ephemerons. Its header holds the key's index in pending_keys_
-  // (ObjectHeader::set_pending_key), so neither recording an ephemeron nor reaching
-  // its key looks anything up: the index leads here, to the header's own word and
-  // the first of the key's ephemerons.
-  // (The key's address is in the key slot of each of its ephemerons.)
-  struct PendingKey {
-    uintptr_t word;  // the header's word, put back when the key is reached or dies
-    uint32_t head;   // index in pending_pool_, or kNoPending once resolved
-  };
-  struct WeakCallbackRecord {
-    WeakCallback callback;
-    void* object;
-  };
-  static constexpr uint32_t kNoPending = ~uint32_t{0};
-  void ResolveEphemeron(const Ephemeron& e);
-  void TraceWeakSlotStrongly(void** slot);
-  void ResolveLostReachedKeys();
-
   const CollectorInfo* info_ = nullptr;
   Heap* heap_ = nullptr;
   struct Range {
@@ -242,38 +186,19 @@ class Collector {
     size_t size;
   };
   SideVector<Range> object_memory_;  // registered in the ChunkTable
-  EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
-  // Whether the key slots of resolved ephemerons need updating to the key's new
-  // address (a moving collector); a non-moving one knows they stay as they are. Set
-  // by ResetWeakState.
-  bool update_resolved_keys_ = true;
-  ChunkedVector<void**> weak_slots_;
-  SideVector<WeakCallbackRecord> weak_callbacks_;
-  // Set when a weak callback could not be recorded: ClearWeakReferences then finds
-  // every callback again by re-tracing the marked objects.
-  bool weak_callbacks_lost_ = false;
-  // Indexed: unresolved ephemerons in one pool, chained per key, and their keys.
-  ChunkedVector<Pending> pending_pool_;
-  ChunkedVector<PendingKey> pending_keys_;
-  SideStack<uint32_t> reached_keys_;  // indices in pending_keys_
-  // Set when a reached key could not be queued in reached_keys_.
-  bool reached_keys_lost_ = false;
-  // Naive: every unresolved ephemeron, in discovery order.
-  SideVector<Ephemeron> unresolved_;
-  size_t ephemerons_resolved_ = 0;
-  size_t ephemeron_passes_ = 0;
+  WeakProcessor weak_{*this};
 };
 
 // Base of the collectors' marking visitors: the weak parts are shared.
 class CollectorVisitor : public Visitor {
  public:
   explicit CollectorVisitor(Collector& collector) : collector_(collector) {}
-  void VisitWeakSlot(void** slot) final { collector_.RecordWeakSlot(slot); }
+  void VisitWeakSlot(void** slot) final { collector_.weak().RecordWeakSlot(slot); }
   void VisitEphemeron(void** key_slot, void** value_slot) final {
-    collector_.RecordEphemeron(key_slot, value_slot);
+    collector_.weak().RecordEphemeron(key_slot, value_slot);
   }
   void VisitWeakCallback(WeakCallback callback, void* object) final {
-    collector_.RecordWeakCallback(callback, object);
+    collector_.weak().RecordWeakCallback(callback, object);
   }
 
  private:

@@ -262,7 +262,7 @@ void MarkSweepCollector::TraceOverflowed() {
   // repeats until none is left.
   overflowed_ = false;
   auto trace = [&](ObjectHeader* header) {
-    if (header->is_pending_key()) NoteKeyReached(header);  // restores the header
+    if (header->is_pending_key()) weak().NoteKeyReached(header);  // restores the header
     header->type()->trace(header->payload(), visitor_);
   };
   for (size_t i = 0; i < pages_.size(); ++i) {
@@ -301,12 +301,12 @@ void MarkSweepCollector::Drain() {
       ObjectHeader* header = fifo[head];
       head = (head + 1) % kPrefetchDepth;
       --count;
-      if (header->is_pending_key()) NoteKeyReached(header);  // restores the header
+      if (header->is_pending_key()) weak().NoteKeyReached(header);  // restores the header
       header->type()->trace(header->payload(), visitor_);
     }
-    ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
+    weak().ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
     if (worklist_.empty() && overflowed_) TraceOverflowed();
-  } while (!worklist_.empty() || overflowed_ || has_reached_keys());
+  } while (!worklist_.empty() || overflowed_ || weak().has_reached_keys());
 }
 
 SweepResult MarkSweepCollector::SweepPage(size_t index) {

@@ -90,7 +90,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
                   "a Member or root points to %p, which is not an object of this heap",
                   payload);
     }
-    if (header->is_pending_key()) c.NoteKeyReached(header);  // restores the header
+    if (header->is_pending_key()) c.weak().NoteKeyReached(header);  // restores the header
     const size_t size = CellSizeOf(header);
     auto* copy = reinterpret_cast<ObjectHeader*>(c.copy_top_);
     c.copy_top_ += size;
@@ -111,7 +111,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
   if (LargeObjectSpace::Mark(header)) {
     c.CountMarked(LargeObjectSpace::CellSize(header));
-    if (header->is_pending_key()) c.NoteKeyReached(header);
+    if (header->is_pending_key()) c.weak().NoteKeyReached(header);
     if (__builtin_expect(!c.large_worklist_.TryPush(header), 0)) {
       LargeObjectSpace::SetOverflowed(header);
       c.large_overflowed_ = true;
@@ -122,7 +122,7 @@ void SemispaceCollector::CopyingVisitor::VisitSlot(void** slot) {
 
 void SemispaceCollector::Drain() {
   while (scan_ < copy_top_ || !large_worklist_.empty() || large_overflowed_ ||
-         has_reached_keys()) {
+         weak().has_reached_keys()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
       header->type()->trace(header->payload(), visitor_);
@@ -138,7 +138,7 @@ void SemispaceCollector::Drain() {
       large_.TakeOverflowed(
           [&](ObjectHeader* header) { header->type()->trace(header->payload(), visitor_); });
     }
-    ResolveReachedKeys();  // copies values of reached ephemeron keys: more to scan
+    weak().ResolveReachedKeys();  // copies values of reached ephemeron keys: more to scan
   }
 }
 
