@@ -181,17 +181,18 @@ static_assert(sizeof(ObjectHeader) == kHeaderSize);
 // The object's cell size as its type gives it: TypeInfo::cell_size, or for a
 // variable-size type the first word of its payload. (Allocators may give a larger
 // cell; the collector's own record of it, a page's or a large object's, is exact.)
-inline size_t CellSizeOf(const ObjectHeader* header) {
-  const TypeInfo* type = header->type();
+// `type` is header->type(), when the caller has it already.
+inline size_t CellSizeOf(const ObjectHeader* header, const TypeInfo* type) {
   if (__builtin_expect(type->cell_size != 0, 1)) return type->cell_size;
   return static_cast<size_t>(*static_cast<const uint64_t*>(header->payload()));
 }
+inline size_t CellSizeOf(const ObjectHeader* header) { return CellSizeOf(header, header->type()); }
 
 // Copies (or relocates) the object in `from` into the cell at `to`, header included.
 inline void CopyObject(ObjectHeader* to, const ObjectHeader* from) {
   const TypeInfo* type = from->type();
   if (type->relocate == nullptr) {
-    const size_t size = CellSizeOf(from);
+    const size_t size = CellSizeOf(from, type);
     if (size <= 64) {
       // Most objects are a few words: copy them inline rather than call memcpy.
       auto* d = reinterpret_cast<char*>(to);

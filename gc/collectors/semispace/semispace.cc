@@ -125,8 +125,12 @@ void SemispaceCollector::Drain() {
          weak().has_reached_keys()) {
     while (scan_ < copy_top_) {
       auto* header = reinterpret_cast<ObjectHeader*>(scan_);
-      header->type()->trace(header->payload(), visitor_);
-      scan_ += CellSizeOf(header);
+      // The size first: for a variable-size object it is read from the payload, and
+      // the type survives the trace call in a register.
+      const TypeInfo* type = header->type();
+      const size_t size = CellSizeOf(header, type);
+      type->trace(header->payload(), visitor_);
+      scan_ += size;
     }
     while (!large_worklist_.empty()) {
       ObjectHeader* header = large_worklist_.back();
