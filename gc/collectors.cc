@@ -79,8 +79,13 @@ absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
     }
     if (scale != 1) text.remove_suffix(1);
   }
+  // Digits only: SimpleAtoi alone would take " 4" and "+4".
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
   uint64_t value = 0;
-  if (!absl::SimpleAtoi(std::string(text), &value) || value > (~uint64_t{0}) / scale) {
+  if (!digits || !absl::SimpleAtoi(std::string(text), &value) ||
+      value > (~uint64_t{0}) / scale) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "gclab: the %s collector's option %s=\"%s\" is not a byte count (such as 4194304, "
         "64K or 4M)",

@@ -326,6 +326,11 @@ class Heap {
   // size as its constructor's first argument.
   template <typename T, typename... Args>
   T* AllocateWithoutCollecting(size_t cell_size, Args&&... args);
+  // Builds a T in the cell `header` (of `cell_size` bytes): the type word, the
+  // constructor (a cell whose constructor throws becomes a filler), and the listing of
+  // small objects with destructors.
+  template <typename T, typename... Args>
+  GCLAB_INLINE T* Construct(internal::ObjectHeader* header, size_t cell_size, Args&&... args);
   template <typename T, typename... Args>
   friend T* internal::NewVariable(Heap& heap, size_t payload_bytes, Args&&... args);
   internal::ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
@@ -356,10 +361,6 @@ class Heap {
 
 template <typename T, typename... Args>
 GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
-  static_assert(IsGarbageCollectedType<T>::value,
-                "heap objects must derive from gclab::GarbageCollected<T>");
-  static_assert(alignof(T) <= internal::kAllocationGranule,
-                "heap objects must have alignment of at most 8");
   static_assert(!internal::IsVariableSize<T>::value,
                 "variable-size types are built by internal::NewVariable");
   constexpr size_t kCellSize = internal::CellSizeFor(sizeof(T));
@@ -368,11 +369,25 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
     header = AllocateSlow(kCellSize, abort_on_oom);
     if (header == nullptr) return nullptr;
   }
+  return Construct<T>(header, kCellSize, std::forward<Args>(args)...);
+}
+
+template <typename T, typename... Args>
+GCLAB_INLINE T* Heap::Construct(internal::ObjectHeader* header, size_t cell_size,
+                                Args&&... args) {
+  static_assert(IsGarbageCollectedType<T>::value,
+                "heap objects must derive from gclab::GarbageCollected<T>");
+  static_assert(alignof(T) <= internal::kAllocationGranule,
+                "heap objects must have alignment of at most 8");
   header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kInfo);
   void* payload = header->payload();
   T* object;
   ++constructing_;
-  if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
+  if constexpr (internal::IsVariableSize<T>::value) {
+    static_assert(std::is_nothrow_constructible_v<T, size_t, Args&&...>,
+                  "a variable-size type's constructor must not throw");
+    object = ::new (payload) T(cell_size, std::forward<Args>(args)...);
+  } else if constexpr (std::is_nothrow_constructible_v<T, Args&&...>) {
     object = ::new (payload) T(std::forward<Args>(args)...);
   } else {
     try {
@@ -387,45 +402,19 @@ GCLAB_INLINE T* Heap::Allocate(bool abort_on_oom, Args&&... args) {
   // Small objects with destructors are listed for collectors that never visit dead
   // small cells (semispace). Large objects are not: the large-object space visits
   // every dead one in its own sweep, and listing them too would destroy them twice.
-  if constexpr (!std::is_trivially_destructible_v<T> && kCellSize <= internal::kMaxSmallCell) {
-    if (track_finalizable_) RegisterFinalizable(payload);
+  if constexpr (!std::is_trivially_destructible_v<T>) {
+    if (track_finalizable_ && cell_size <= internal::kMaxSmallCell) RegisterFinalizable(payload);
   }
   return object;
 }
 
 template <typename T, typename... Args>
 T* Heap::AllocateWithoutCollecting(size_t cell_size, Args&&... args) {
-  static_assert(IsGarbageCollectedType<T>::value,
-                "heap objects must derive from gclab::GarbageCollected<T>");
-  static_assert(alignof(T) <= internal::kAllocationGranule,
-                "heap objects must have alignment of at most 8");
   ++constructing_;  // [alloc.ctor]: no collection starts, so nothing moves
   internal::ObjectHeader* header = AllocateSlow(cell_size, /*abort_on_oom=*/false);
-  if (header == nullptr) {
-    --constructing_;
-    return nullptr;
-  }
-  header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kInfo);
-  void* payload = header->payload();
-  T* object;
-  if constexpr (internal::IsVariableSize<T>::value) {
-    static_assert(std::is_nothrow_constructible_v<T, size_t, Args&&...>,
-                  "a variable-size type's constructor must not throw");
-    object = ::new (payload) T(cell_size, std::forward<Args>(args)...);
-  } else {
-    try {
-      object = ::new (payload) T(std::forward<Args>(args)...);
-    } catch (...) {
-      header->word = reinterpret_cast<uintptr_t>(&internal::TypeInfoFor<T>::kFillerInfo);
-      --constructing_;
-      throw;
-    }
-  }
   --constructing_;
-  if constexpr (!std::is_trivially_destructible_v<T>) {
-    if (track_finalizable_ && cell_size <= internal::kMaxSmallCell) RegisterFinalizable(payload);
-  }
-  return object;
+  if (header == nullptr) return nullptr;
+  return Construct<T>(header, cell_size, std::forward<Args>(args)...);
 }
 
 template <typename T, typename... Args>

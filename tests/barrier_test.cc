@@ -333,6 +333,24 @@ TEST(CollectorRegistryTest, NamesAndOptionsAreChecked) {
   EXPECT_TRUE(GetCollectorInfo(CollectorKind::kSemispace).capabilities.moves_objects);
 }
 
+TEST(CollectorRegistryTest, ByteSizeOptionsReadSuffixesAndRejectTheRest) {
+  CollectorOptions options;
+  EXPECT_EQ(internal::ByteSizeOption("x", options, "nursery-bytes", 7).value(), 7u);
+  options["nursery-bytes"] = "4M";
+  EXPECT_EQ(internal::ByteSizeOption("x", options, "nursery-bytes", 7).value(), 4u << 20);
+  options["nursery-bytes"] = "64k";
+  EXPECT_EQ(internal::ByteSizeOption("x", options, "nursery-bytes", 7).value(), 64u << 10);
+  options["nursery-bytes"] = "4096";
+  EXPECT_EQ(internal::ByteSizeOption("x", options, "nursery-bytes", 7).value(), 4096u);
+  for (const char* bad : {"", "M", "4 M", "-1", "4T", "99999999999999999999G"}) {
+    options["nursery-bytes"] = bad;
+    absl::StatusOr<uint64_t> v = internal::ByteSizeOption("x", options, "nursery-bytes", 7);
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(internal::RejectUnknownOptions("x", options, {"nursery-bytes"}).ok());
+  EXPECT_FALSE(internal::RejectUnknownOptions("x", options, {}).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Recording, BarrierTest,
                          ::testing::Values(Param{"recording-mark-sweep", &mark_sweep_log},
                                            Param{"recording-semispace", &semispace_log}),

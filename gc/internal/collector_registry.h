@@ -1,21 +1,32 @@
 // gclab internal: how a collector registers itself.
 //
 // A collector's folder, gc/collectors/<name>/, holds its code, its README and one
-// registration, at namespace scope in its .cc file:
+// registration, at namespace scope in its .cc file; for a (hypothetical) collector
+// with one option:
 //
 //   const CollectorRegistrar kRegistrar([] {
 //     CollectorRegistration r;
-//     r.info.name = "mark-sweep";
-//     r.info.summary = "non-moving; size-class free lists, side mark bitmaps";
-//     r.info.folder = "gc/collectors/mark_sweep";
-//     r.info.capabilities.moves_objects = false;
+//     r.info.name = "gen-copy";
+//     r.info.summary = "a copying nursery promoting into mark-sweep pages";
+//     r.info.folder = "gc/collectors/gen_copy";
+//     r.info.capabilities.moves_objects = true;
+//     r.info.capabilities.write_barrier = true;
+//     r.info.options = {"nursery-bytes: the nursery's size (default 4M)"};
 //     r.factory = [](AllocationState& alloc, const CollectorOptions& options)
 //         -> absl::StatusOr<std::unique_ptr<Collector>> {
-//       if (absl::Status s = RejectUnknownOptions("mark-sweep", options, {}); !s.ok()) return s;
-//       return std::make_unique<MarkSweepCollector>(alloc);
+//       if (absl::Status s = RejectUnknownOptions("gen-copy", options, {"nursery-bytes"});
+//           !s.ok()) {
+//         return s;
+//       }
+//       absl::StatusOr<uint64_t> nursery = ByteSizeOption("gen-copy", options,
+//                                                          "nursery-bytes", 4 << 20);
+//       if (!nursery.ok()) return nursery.status();
+//       return std::make_unique<GenCopyCollector>(alloc, *nursery);
 //     };
 //     return r;
 //   }());
+//
+// A collector that reads no options registers with OptionlessRegistration<C>(info).
 //
 // gc/BUILD compiles every gc/collectors/*/*.cc into the heap library, kept whole
 // (alwayslink) so that the registrations run: adding a folder edits no other file.
@@ -26,6 +37,8 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,6 +75,21 @@ absl::Status RejectUnknownOptions(std::string_view collector, const CollectorOpt
 absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
                                         const CollectorOptions& options,
                                         std::string_view name, uint64_t fallback);
+
+// The registration of a collector `C` built from the allocation state alone, that
+// reads no options.
+template <typename C>
+CollectorRegistration OptionlessRegistration(CollectorInfo info) {
+  CollectorRegistration r;
+  r.info = std::move(info);
+  const std::string_view name = r.info.name;
+  r.factory = [name](AllocationState& alloc, const CollectorOptions& options)
+      -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions(name, options, {}); !s.ok()) return s;
+    return std::unique_ptr<Collector>(std::make_unique<C>(alloc));
+  };
+  return r;
+}
 
 }  // namespace gclab::internal
 

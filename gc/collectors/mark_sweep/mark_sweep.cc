@@ -483,23 +483,14 @@ size_t MarkSweepCollector::committed_bytes() const {
   return committed_pages_ * kPageSize + large_.committed_bytes();
 }
 
-}  // namespace gclab::internal
-
-namespace gclab::internal {
 namespace {
 
-const CollectorRegistrar kRegistrar([] {
-  CollectorRegistration r;
-  r.info.name = "mark-sweep";
-  r.info.summary = "non-moving; size-class free lists, side mark bitmaps";
-  r.info.folder = "gc/collectors/mark_sweep";
-  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
-      -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions("mark-sweep", options, {}); !s.ok()) return s;
-    return std::make_unique<MarkSweepCollector>(alloc);
-  };
-  return r;
-}());
+const CollectorRegistrar kRegistrar(OptionlessRegistration<MarkSweepCollector>({
+    .name = "mark-sweep",
+    .summary = "non-moving; size-class free lists, side mark bitmaps",
+    .folder = "gc/collectors/mark_sweep",
+    .capabilities = {},
+}));
 
 }  // namespace
 }  // namespace gclab::internal

@@ -322,24 +322,14 @@ size_t SemispaceCollector::committed_bytes() const {
          large_.committed_bytes();
 }
 
-}  // namespace gclab::internal
-
-namespace gclab::internal {
 namespace {
 
-const CollectorRegistrar kRegistrar([] {
-  CollectorRegistration r;
-  r.info.name = "semispace";
-  r.info.summary = "moving; Cheney copying between two halves";
-  r.info.folder = "gc/collectors/semispace";
-  r.info.capabilities.moves_objects = true;
-  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
-      -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions("semispace", options, {}); !s.ok()) return s;
-    return std::make_unique<SemispaceCollector>(alloc);
-  };
-  return r;
-}());
+const CollectorRegistrar kRegistrar(OptionlessRegistration<SemispaceCollector>({
+    .name = "semispace",
+    .summary = "moving; Cheney copying between two halves",
+    .folder = "gc/collectors/semispace",
+    .capabilities = {.moves_objects = true},
+}));
 
 }  // namespace
 }  // namespace gclab::internal
