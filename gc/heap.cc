@@ -139,7 +139,7 @@ size_t HeapImpl::AdjustExternal(int64_t delta) {
   external_bytes_ += static_cast<size_t>(delta);
   stats_.peak_external_bytes = std::max(stats_.peak_external_bytes, external_bytes_);
   if (options_.external_memory_triggers_collection && external_bytes_ >= external_trigger_ &&
-      !in_collection_ && heap_.constructing_ == 0) {
+      heap_.CanCollectNow()) {
     Collect(CollectionReason::kExternalMemory);
   }
   return external_bytes_;

@@ -93,6 +93,7 @@ class HeapVectorBacking final : public GarbageCollected<HeapVectorBacking<T>> {
   }
 
   uint32_t capacity() const { return capacity_; }
+  size_t cell_size() const { return cell_size_; }
   T* data() { return reinterpret_cast<T*>(this + 1); }
   const T* data() const { return reinterpret_cast<const T*>(this + 1); }
 
@@ -124,7 +125,7 @@ class HeapVector {
   size_t capacity() const { return backing_ ? backing_->capacity() : 0; }
   // Bytes of heap the store takes (its cell, as allocated), 0 without one.
   size_t storage_bytes() const {
-    return backing_ ? internal::CellSizeFor(sizeof(Backing) + capacity() * sizeof(T)) : 0;
+    return backing_ ? backing_->cell_size() : 0;
   }
 
   T* data() { return backing_ ? backing_->data() : nullptr; }

@@ -16,8 +16,6 @@ size_t UsedSize(size_t cell_size) { return RoundUp(cell_size + sizeof(uint64_t),
 size_t ChunkedSize(size_t cell_size) { return RoundUp(cell_size + sizeof(uint64_t), kChunkSize); }
 }  // namespace
 
-size_t LargeObjectSpace::MappedSize(const ObjectHeader* header) { return UsedSize(CellSize(header)); }
-
 void LargeObjectSpace::Unmap(ObjectHeader* header) {
   const size_t chunked = ChunkedSize(CellSize(header));
   ChunkTable::Unregister(Prefix(header), chunked);
@@ -90,7 +88,7 @@ SweepResult LargeObjectSpace::Sweep() {
     if (h->type()->finalize != nullptr) h->type()->finalize(h->payload());
     result.freed_bytes += CellSize(h);
     result.freed_objects += 1;
-    committed_ -= MappedSize(h);
+    committed_ -= UsedSize(CellSize(h));
     Unmap(h);
     return false;
   });

@@ -94,7 +94,6 @@ class LargeObjectSpace {
   static uint64_t* Prefix(const ObjectHeader* header) {
     return reinterpret_cast<uint64_t*>(const_cast<ObjectHeader*>(header)) - 1;
   }
-  static size_t MappedSize(const ObjectHeader* header);
   void Unmap(ObjectHeader* header);
 
   Collector* owner_ = nullptr;
