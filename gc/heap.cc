@@ -149,8 +149,22 @@ void HeapImpl::SetBudget(size_t budget) {
   size_t room = options_.heap_limit > stats_.live_bytes ? options_.heap_limit - stats_.live_bytes : 0;
   budget = std::min(budget, room);
   bytes_at_last_collection_ = heap_.alloc_.bytes_allocated;
-  budget_end_ = bytes_at_last_collection_ + budget;
+  major_budget_end_ = bytes_at_last_collection_ + budget;
+  // [gen.policy] A generational collector's nursery is a slice of the budget.
+  const size_t nursery = collector_->nursery_bytes();
+  budget_end_ = bytes_at_last_collection_ + (nursery != 0 ? std::min(budget, nursery) : budget);
   heap_.alloc_.trigger = stress_.collects() ? 0 : budget_end_;
+}
+
+CollectionKind HeapImpl::KindFor(CollectionReason reason) const {
+  if (!collector_->info().capabilities.generational) return CollectionKind::kMajor;
+  if (reason != CollectionReason::kAllocationBudget && reason != CollectionReason::kStress) {
+    return CollectionKind::kMajor;
+  }
+  if (collector_->NeedsMajorCollection() || heap_.alloc_.bytes_allocated >= major_budget_end_) {
+    return CollectionKind::kMajor;
+  }
+  return CollectionKind::kMinor;
 }
 
 uint64_t HeapImpl::BudgetRemaining() const {
@@ -208,8 +222,16 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
       if (heap_.constructing_ == 0) {
         Collect(BudgetRemaining() < cell_size ? CollectionReason::kAllocationBudget
                                               : CollectionReason::kHeapLimit);
-        uint64_t allowed = std::min(HardRemaining(), std::max<uint64_t>(BudgetRemaining(), cell_size));
-        header = TryAllocate(cell_size, allowed);
+        auto allowed = [&] {
+          return std::min(HardRemaining(), std::max<uint64_t>(BudgetRemaining(), cell_size));
+        };
+        header = TryAllocate(cell_size, allowed());
+        if (header == nullptr && stats_.last_cycle.kind == CollectionKind::kMinor) {
+          // [gen.policy] Old garbage may be what fills the heap: a major collection
+          // before giving up.
+          Collect(CollectionReason::kHeapLimit, CollectionKind::kMajor);
+          header = TryAllocate(cell_size, allowed());
+        }
       } else {
         // Inside a heap object's constructor no collection may start (the object is
         // half-built and unrooted): go past the budget, up to the heap limit.
@@ -314,7 +336,10 @@ void HeapImpl::ReportOutOfMemory(const absl::Status& status) {
   Fatal(__FILE__, __LINE__, "%s", std::string(status.message()).c_str());
 }
 
-void HeapImpl::Collect(CollectionReason reason) {
+void HeapImpl::Collect(CollectionReason reason) { Collect(reason, KindFor(reason)); }
+
+void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
+  if (!collector_->info().capabilities.generational) kind = CollectionKind::kMajor;
   GCLAB_CHECK(!in_collection_,
               "a collection was started during a collection (from a Trace method, a "
               "destructor or a collection hook)");
@@ -327,12 +352,27 @@ void HeapImpl::Collect(CollectionReason reason) {
   CycleStatistics cycle;
   cycle.number = stats_.collections + 1;
   cycle.reason = reason;
+  cycle.kind = kind;
   PhaseTimer timer(cycle.phases);
+
+  // [gen.verify] What a minor collection relies on, checked before it starts.
+  std::vector<void*> old_objects;
+  if (kind == CollectionKind::kMinor) {
+    if (kDebugChecks || stress_.verify || options_.verify_after_collection) {
+      timer.Start(Phase::kVerify);
+      VerifyRememberedSet(cycle.number);
+    }
+    if (stress_.verify) {
+      collector_->ForEachObject([&](ObjectHeader* header, size_t) {
+        if (!collector_->IsYoung(header->payload())) old_objects.push_back(header->payload());
+      });
+    }
+  }
 
   timer.Start(Phase::kPrepare);
   const size_t fallbacks_before = collector_->side_table_fallbacks();
   collector_->weak().Reset(collector_->moves_objects());
-  collector_->Prepare();
+  collector_->Prepare(kind);
 
   timer.Start(Phase::kMark);
   Visitor& marker = collector_->marking_visitor();
@@ -371,6 +411,7 @@ void HeapImpl::Collect(CollectionReason reason) {
   cycle.fragmented_bytes = collector_->fragmented_bytes();
 
   stats_.collections = cycle.number;
+  if (kind == CollectionKind::kMinor) ++stats_.minor_collections;
   stats_.bytes_freed += swept.freed_bytes;
   stats_.live_bytes = cycle.live_bytes;
   stats_.live_objects = cycle.live_objects;
@@ -379,8 +420,15 @@ void HeapImpl::Collect(CollectionReason reason) {
   if (reason == CollectionReason::kExternalMemory) ++stats_.external_memory_collections;
   if (reason == CollectionReason::kStress) ++stats_.stress_collections;
 
+  if (kind == CollectionKind::kMajor) {
+    bytes_at_last_major_ = heap_.alloc_.bytes_allocated;
+    live_after_last_major_ = cycle.live_bytes;
+  }
   PolicyInput input;
+  input.kind = kind;
   input.live_bytes = cycle.live_bytes;
+  input.live_bytes_after_last_major_collection = live_after_last_major_;
+  input.bytes_allocated_since_last_major_collection = heap_.alloc_.bytes_allocated - bytes_at_last_major_;
   input.heap_limit = options_.heap_limit;
   input.external_bytes = external_bytes_;  // what the sweep's destructors left
   input.bytes_allocated_since_last_collection = allocated_since;
@@ -401,7 +449,8 @@ void HeapImpl::Collect(CollectionReason reason) {
   if (stress_.verify) {
     timer.Start(Phase::kVerify);
     size_t reached = VerifyIndependently(
-        cycle.number, recorder.marked(), collector_->side_table_fallbacks() != fallbacks_before);
+        cycle.number, recorder.marked(), collector_->side_table_fallbacks() != fallbacks_before,
+        old_objects);
     GCLAB_CHECK(reached == cycle.live_objects,
                 "independent verifier: reached %zu objects after collection %llu, the "
                 "collector counted %zu live",
@@ -412,6 +461,9 @@ void HeapImpl::Collect(CollectionReason reason) {
   cycle.pause = cycle.phases.Total();
   stats_.total_pause += cycle.pause;
   stats_.max_pause = std::max(stats_.max_pause, cycle.pause);
+  if (kind == CollectionKind::kMinor) {
+    stats_.max_minor_pause = std::max(stats_.max_minor_pause, cycle.pause);
+  }
   for (int p = 0; p < kNumPhases; ++p) stats_.total_phases.time[p] += cycle.phases.time[p];
   stats_.last_cycle = cycle;
   in_collection_ = false;
@@ -528,6 +580,56 @@ class VerifyingVisitor final : public Visitor {
 
 }  // namespace
 
+namespace {
+
+// [gen.verify] Visits the fields of one old object that is not in the remembered set.
+class RememberedSetVerifier final : public Visitor {
+ public:
+  RememberedSetVerifier(const Collector& collector, uint64_t cycle)
+      : collector_(collector), cycle_(cycle) {}
+  void set_holder(const ObjectHeader* holder) { holder_ = holder; }
+  void VisitSlot(void** slot) override { Check(slot, nullptr); }
+  void VisitNamedSlot(void** slot, const char* field) override { Check(slot, field); }
+  void VisitWeakSlot(void** slot) override { Check(slot, "(a weak reference)"); }
+  void VisitEphemeron(void** key_slot, void** value_slot) override {
+    Check(key_slot, "(an ephemeron key)");
+    Check(value_slot, "(an ephemeron value)");
+  }
+
+ private:
+  void Check(void** slot, const char* field) const {
+    void* target = *slot;
+    if (target == nullptr || !collector_.IsYoung(target)) return;
+    Fatal(__FILE__, __LINE__,
+          "remembered-set verifier, before minor collection %llu: the old object %s@%p "
+          "holds a reference to the young object %s@%p in %s%s (slot %p), but the "
+          "write barrier did not remember it: a minor collection would free or move the "
+          "young object under it. Was the store made through a Member (gc/DESIGN.md "
+          "[barrier])?",
+          static_cast<unsigned long long>(cycle_), std::string(holder_->type()->name).c_str(),
+          holder_->payload(), std::string(ObjectHeader::FromPayload(target)->type()->name).c_str(),
+          target, field != nullptr ? "field " : "an unnamed field",
+          field != nullptr ? field : "", static_cast<void*>(slot));
+  }
+
+  const Collector& collector_;
+  uint64_t cycle_;
+  const ObjectHeader* holder_ = nullptr;
+};
+
+}  // namespace
+
+void HeapImpl::VerifyRememberedSet(uint64_t cycle) {
+  RememberedSetVerifier visitor(*collector_, cycle);
+  collector_->ForEachObject([&](ObjectHeader* header, size_t) {
+    if (collector_->IsYoung(header->payload()) || collector_->IsRemembered(header->payload())) {
+      return;
+    }
+    visitor.set_holder(header);
+    header->type()->trace(header->payload(), visitor);
+  });
+}
+
 size_t HeapImpl::Verify() {
   VerifyingVisitor visitor(*collector_);
   heap_.handles_.ForEachSlot([&](void** slot) {
@@ -550,9 +652,12 @@ size_t HeapImpl::Verify() {
 }
 
 size_t HeapImpl::VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
-                                     bool weak_may_be_strong) {
+                                     bool weak_may_be_strong, std::vector<void*>& old_objects) {
   IndependentVerifier verifier(*collector_, cycle);
   verifier.set_weak_may_be_strong(weak_may_be_strong);
+  // A minor collection keeps every old object; they never move in one.
+  Visitor& old = verifier.Roots("old object (a minor collection keeps every one)");
+  for (void*& object : old_objects) old.VisitSlot(&object);
   // Objects a hook marked during the cycle (a finalization hook keeping held state it
   // does not otherwise trace): the collector kept them for that reason. They were
   // recorded at their address after marking, which is where they are now.
@@ -673,7 +778,13 @@ void Heap::RegisterFinalizable(void* payload) { impl_->collector().RegisterFinal
 
 absl::Status Heap::OutOfMemory(size_t cell_size) { return impl_->OutOfMemoryStatus(cell_size); }
 
-void Heap::CollectGarbage(CollectionReason reason) { impl_->Collect(reason); }
+void Heap::CollectGarbage(CollectionReason reason) {
+  impl_->Collect(reason, CollectionKind::kMajor);
+}
+
+void Heap::CollectGarbage(CollectionKind kind, CollectionReason reason) {
+  impl_->Collect(reason, kind);
+}
 
 size_t Heap::AdjustExternalMemory(int64_t delta_bytes) {
   return impl_->AdjustExternal(delta_bytes);
@@ -743,6 +854,10 @@ std::string_view PhaseName(Phase phase) {
     case Phase::kVerify: return "verify";
   }
   return "unknown";
+}
+
+std::string_view CollectionKindName(CollectionKind kind) {
+  return kind == CollectionKind::kMinor ? "minor" : "major";
 }
 
 std::string_view CollectionReasonName(CollectionReason reason) {

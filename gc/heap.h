@@ -224,6 +224,10 @@ class Heap {
   // A full, stop-the-world collection. Subsystems that collect for their own reason
   // (a failed address-space reservation) say so; the statistics keep the reason.
   void CollectGarbage(CollectionReason reason = CollectionReason::kExplicit);
+  // A collection of the given kind: kMinor collects only young objects on a
+  // generational collector (capabilities().generational) and is a major collection on
+  // any other.
+  void CollectGarbage(CollectionKind kind, CollectionReason reason = CollectionReason::kExplicit);
 
   // External memory accounting (policy.h explains it): a heap object that owns
   // memory outside the heap reports each change, +bytes when it commits memory and

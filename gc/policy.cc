@@ -40,9 +40,16 @@ std::string GrowthFactorPolicy::name() const {
   return absl::StrFormat("growth-factor(%g, min %d)", factor_, min_heap_);
 }
 
+size_t FixedBudgetPolicy::NextBudget(const PolicyInput& input) {
+  if (input.kind == CollectionKind::kMajor) return budget_;
+  const uint64_t spent = input.bytes_allocated_since_last_major_collection;
+  return spent < budget_ ? budget_ - static_cast<size_t>(spent) : 0;
+}
+
 size_t GrowthFactorPolicy::NextBudget(const PolicyInput& input) {
-  double target = static_cast<double>(input.live_bytes) * factor_;
+  double target = static_cast<double>(input.live_bytes_after_last_major_collection) * factor_;
   size_t heap = std::max(min_heap_, static_cast<size_t>(std::min(target, 1e18)));
+  // After a minor collection live_bytes includes what it promoted: the room left.
   return heap > input.live_bytes ? heap - input.live_bytes : 0;
 }
 

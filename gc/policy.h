@@ -14,6 +14,14 @@
 // A researcher's own policy implements TriggerPolicy; it sees the statistics of the
 // cycle that just ended (PolicyInput) and may keep state between cycles.
 //
+// Generational collectors. The budget is what may be allocated before the next
+// *major* collection. The heap cuts it into minor collections of the collector's
+// nursery size, and the collection that finds the budget spent is major. So after a
+// minor collection a policy answers what is left of the budget it gave after the last
+// major one (both policies here do, from the *_last_major_collection fields); a policy
+// that hands out a fresh budget after every minor collection postpones major
+// collections until the heap limit forces one.
+//
 // External memory. Heap objects that own big buffers outside the heap (a linear
 // memory's committed pages) report them with Heap::AdjustExternalMemory. A few bytes
 // of heap object can own a gigabyte: counted as heap allocation they would never
@@ -32,14 +40,21 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gc/stats.h"
 
 namespace gclab {
 
 struct PolicyInput {
-  size_t live_bytes = 0;        // after the collection that just ended
+  // The collection that just ended. After a minor one, live_bytes counts every old
+  // object, reachable or not (CycleStatistics::live_bytes).
+  CollectionKind kind = CollectionKind::kMajor;
+  size_t live_bytes = 0;        // kept by the collection that just ended
   size_t heap_limit = 0;        // HeapOptions::heap_limit
   size_t external_bytes = 0;    // external memory after the collection (see above)
   uint64_t bytes_allocated_since_last_collection = 0;
+  // As of the last major collection (this one, if it was major).
+  size_t live_bytes_after_last_major_collection = 0;
+  uint64_t bytes_allocated_since_last_major_collection = 0;
   absl::Duration last_pause;    // of the collection that just ended
   uint64_t collections = 0;     // number completed, including this one
 };
@@ -67,21 +82,24 @@ class TriggerPolicy {
   }
 };
 
-// Collects after every `budget_bytes` of allocation.
+// Collects after every `budget_bytes` of allocation (a generational collector: a
+// major collection after every `budget_bytes`, minor ones between).
 class FixedBudgetPolicy final : public TriggerPolicy {
  public:
   static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(size_t budget_bytes);
   explicit FixedBudgetPolicy(size_t budget_bytes) : budget_(budget_bytes) {}
   std::string name() const override;
   size_t InitialBudget(size_t) override { return budget_; }
-  size_t NextBudget(const PolicyInput&) override { return budget_; }
+  size_t NextBudget(const PolicyInput& input) override;
 
  private:
   size_t budget_;
 };
 
 // Lets the heap grow to `factor` times the live size (at least `min_heap_bytes`)
-// before collecting again: the classic space-time trade-off knob.
+// before collecting again: the classic space-time trade-off knob. For a generational
+// collector, the live size of the last major collection sets the size at which the
+// next major one starts.
 class GrowthFactorPolicy final : public TriggerPolicy {
  public:
   static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(double factor,

@@ -43,6 +43,20 @@ enum class CollectionReason {
 };
 std::string_view CollectionReasonName(CollectionReason reason);
 
+// What a collection traces and reclaims. A generational collector
+// (CollectorCapabilities::generational) runs both kinds; every other collector runs
+// only major collections.
+enum class CollectionKind {
+  // The whole heap: every unreachable object is reclaimed.
+  kMajor,
+  // Young objects only (those allocated since the last collection, and, for a
+  // collector with a nursery, not yet promoted): traced from the roots and the
+  // remembered set, the old objects the write barrier saw receive a young reference.
+  // Old objects survive whether reachable or not, until the next major collection.
+  kMinor,
+};
+std::string_view CollectionKindName(CollectionKind kind);
+
 struct PhaseTimes {
   std::array<absl::Duration, kNumPhases> time{};
   absl::Duration& operator[](Phase p) { return time[static_cast<int>(p)]; }
@@ -57,7 +71,10 @@ struct PhaseTimes {
 struct CycleStatistics {
   uint64_t number = 0;  // 1 for the first collection
   CollectionReason reason = CollectionReason::kExplicit;
-  size_t live_bytes = 0;     // bytes of objects found live
+  CollectionKind kind = CollectionKind::kMajor;
+  // Bytes of objects the collection kept: those found live and, after a minor
+  // collection, every old object, reachable or not.
+  size_t live_bytes = 0;
   size_t live_objects = 0;
   size_t freed_bytes = 0;    // bytes of objects reclaimed by this cycle
   size_t freed_objects = 0;
@@ -70,10 +87,11 @@ struct CycleStatistics {
 
 struct HeapStatistics {
   uint64_t collections = 0;
+  uint64_t minor_collections = 0;  // of `collections` (CollectionKind::kMinor)
   uint64_t bytes_allocated = 0;  // all cells ever handed out, headers included
   uint64_t bytes_freed = 0;      // all cells ever reclaimed
-  size_t live_bytes = 0;         // after the last collection
-  size_t live_objects = 0;       // after the last collection
+  size_t live_bytes = 0;         // kept by the last collection (CycleStatistics)
+  size_t live_objects = 0;       // likewise
   size_t committed_bytes = 0;    // memory the heap holds from the OS now
   // After the last collection: memory of the collector's spaces that is free but bound
   // to objects of other sizes, so that not every allocation can use it. Mark-sweep
@@ -96,6 +114,7 @@ struct HeapStatistics {
   uint64_t side_table_fallbacks = 0;
   absl::Duration total_pause;
   absl::Duration max_pause;
+  absl::Duration max_minor_pause;  // of the minor collections
   PhaseTimes total_phases;
   CycleStatistics last_cycle;
 };

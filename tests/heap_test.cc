@@ -320,13 +320,23 @@ TEST_P(HeapTest, GrowthFactorPolicyScalesWithLiveSize) {
   }
   heap->CollectGarbage();
   size_t live_bytes = heap->stats().live_bytes;
-  uint64_t before = heap->stats().collections;
+  // The policy's collections are the major ones (a generational collector runs minor
+  // ones between them, policy.h).
+  auto majors = [&] { return heap->stats().collections - heap->stats().minor_collections; };
+  uint64_t before = majors();
   // Allocating 10x the live size of garbage takes about 10 collections at factor 2.
   size_t garbage = 10 * live_bytes / kNodeCell;
   for (size_t i = 0; i < garbage; ++i) heap->NewRaw<Node>(1);
-  uint64_t collections = heap->stats().collections - before;
-  EXPECT_GE(collections, 9u);
-  EXPECT_LE(collections, 11u);
+  uint64_t collections = majors() - before;
+  if (heap->capabilities().generational) {
+    // Minor collections reclaim the garbage while it is young: the old generation does
+    // not grow, so the policy's size for the next major collection is never reached.
+    EXPECT_EQ(collections, 0u);
+    EXPECT_GE(heap->stats().minor_collections, 1u);
+  } else {
+    EXPECT_GE(collections, 9u);
+    EXPECT_LE(collections, 11u);
+  }
 }
 
 TEST_P(HeapTest, HeapLimitIsAStatusForTryNew) {
@@ -600,8 +610,10 @@ TEST_P(HeapTest, LargeObjectsCountTowardTheBudget) {
     for (int k = 0; k < 4; ++k) heap->NewRaw<Blob<(1 << 19) - 64>>(static_cast<uint32_t>(k));
     for (int k = 0; k < (2 << 20) / 64 - 1; ++k) heap->NewRaw<Blob<40>>(1u);
   }
-  EXPECT_GE(heap->stats().collections, 9u);
-  EXPECT_LE(heap->stats().collections, 11u);
+  // The policy's collections are the major ones (policy.h).
+  const uint64_t majors = heap->stats().collections - heap->stats().minor_collections;
+  EXPECT_GE(majors, 9u);
+  EXPECT_LE(majors, 11u);
   EXPECT_EQ(keep->value, 5);
 }
 

@@ -7,7 +7,9 @@
 // from Collector and its registration (internal/collector_registry.h).
 //
 // Call order within one cycle:
-//   1. Prepare()          abandon allocation buffers, flip spaces, reset counters
+//   1. Prepare(kind)      abandon allocation buffers, flip spaces, reset counters; a
+//                         minor collection (only for a generational collector) also
+//                         queues the remembered set
 //   2. marking_visitor()  the heap visits every root slot with it
 //   3. Drain()            transitive closure; called again after each hook marks
 //   4. IsAlive(), CurrentAddress()   valid from Prepare() to the end of Sweep(); while
@@ -99,7 +101,8 @@ class Collector : public WeakProcessor::Host {
   // Whether the heap must call RegisterFinalizable.
   virtual bool needs_finalizable_registry() const { return false; }
 
-  virtual void Prepare() = 0;
+  // `kind` is always kMajor unless the registration says generational.
+  virtual void Prepare(CollectionKind kind) = 0;
   virtual Visitor& marking_visitor() = 0;
   virtual void Drain() = 0;
   // Reached (marked or copied) in this cycle so far; see the call order above.
@@ -133,6 +136,24 @@ class Collector : public WeakProcessor::Host {
   virtual void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) = 0;
   // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
+
+  // --- Generations (gc/DESIGN.md [gen]), for a generational registration.
+  // Bytes of allocation between minor collections; 0: every collection is major.
+  virtual size_t nursery_bytes() const { return 0; }
+  // The next collection must be major (the remembered set lost an entry: [fault]).
+  virtual bool NeedsMajorCollection() const { return false; }
+  // Outside a cycle, for the payload of an allocated object: a minor collection would
+  // reclaim it if unreachable. The heap's checks ask it ([gen.verify]).
+  virtual bool IsYoung(const void* payload) const {
+    (void)payload;
+    return false;
+  }
+  // Outside a cycle: the old object at `payload` is in the remembered set, so the next
+  // minor collection traces its fields.
+  virtual bool IsRemembered(const void* payload) const {
+    (void)payload;
+    return false;
+  }
 
   // Bytes of the spaces free but usable only by some sizes, as of the last Sweep
   // (HeapStatistics::fragmented_bytes). Zero for spaces that compact.

@@ -20,7 +20,10 @@ class HeapImpl {
   absl::Status Init();
 
   ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
+  // A collection of the kind the reason calls for (KindFor), or of `kind`: a
+  // collector that is not generational runs a major one either way.
   void Collect(CollectionReason reason);
+  void Collect(CollectionReason reason, CollectionKind kind);
   size_t AdjustExternal(int64_t delta);
   size_t external_bytes() const { return external_bytes_; }
   const HeapStatistics& UpdatedStats();
@@ -63,13 +66,23 @@ class HeapImpl {
   // Returns the number of objects reached.
   // `hook_marked`: what hooks marked during the cycle (also roots of the cycle).
   // `weak_may_be_strong`: a side table of the cycle fell back ([fault]).
+  // `old_objects`: before a minor collection, the objects that were old (it keeps
+  // them whether reachable or not, so they are roots of the re-trace).
   size_t VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
-                             bool weak_may_be_strong);
+                             bool weak_may_be_strong, std::vector<void*>& old_objects);
+  // Before a minor collection: every reference from an old object that the write
+  // barrier did not remember to a young one stops the program with a message naming
+  // the holder, its field and the target (gc/DESIGN.md [gen.verify]).
+  void VerifyRememberedSet(uint64_t cycle);
 
  private:
   uint64_t allocated_since_collection() const {
     return heap_.alloc_.bytes_allocated - bytes_at_last_collection_;
   }
+  // Major unless the collector is generational, the reason is the allocation budget
+  // or a stress point, the policy's budget (which runs to the next major collection)
+  // is not spent, and the collector does not ask for one.
+  CollectionKind KindFor(CollectionReason reason) const;
   uint64_t BudgetRemaining() const;
   uint64_t HardRemaining() const;
   ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
@@ -108,6 +121,12 @@ class HeapImpl {
   // same, except under an allocation-driven stress mode, where it is 0 so that every
   // allocation reaches the slow path and is counted.
   uint64_t budget_end_ = 0;
+  // A generational collector's: budget_end_ is the end of the current nursery, at
+  // most its nursery size away; the policy's budget ends here, and the collection
+  // that starts past it is major ([gen.policy]).
+  uint64_t major_budget_end_ = 0;
+  uint64_t bytes_at_last_major_ = 0;
+  size_t live_after_last_major_ = 0;
   StressOptions stress_;
   uint64_t stress_allocations_ = 0;  // since the last stress collection
   uint64_t stress_bytes_ = 0;        // likewise

@@ -41,7 +41,7 @@ ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
   // ASan keeps its shadow across munmap (see VirtualMemory::Reserve).
   UnpoisonMemory(start, chunked);
   auto* prefix = reinterpret_cast<uint64_t*>(start);
-  *prefix = static_cast<uint64_t>(cell_size) << 2;
+  *prefix = static_cast<uint64_t>(cell_size) << kFlagBits;
   auto* header = reinterpret_cast<ObjectHeader*>(prefix + 1);
   header->word = 0;
   // No memory to index it or to map it to its collector: as if the mapping failed.
@@ -76,13 +76,13 @@ void* LargeObjectSpace::HolderOf(const void* address) const {
   return nullptr;
 }
 
-SweepResult LargeObjectSpace::Sweep() {
+SweepResult LargeObjectSpace::Sweep(bool keep_marks) {
   // In one pass, with no list of the dead: the sweep needs no memory ([fault]).
   SweepResult result;
   objects_.Filter([&](ObjectHeader* h) {
     uint64_t& prefix = *Prefix(h);
     if (prefix & kMarkedBit) {
-      prefix &= ~kMarkedBit;
+      if (!keep_marks) prefix &= ~kMarkedBit;
       return true;
     }
     if (h->type()->finalize != nullptr) h->type()->finalize(h->payload());

@@ -5,8 +5,8 @@
 // sweep unmaps the unmarked ones, returning their memory to the OS at once. Each
 // mapping is a whole number of 256 KiB chunks, chunk-aligned, and registered in the
 // ChunkTable as its collector's (chunk_table.h); only the pages the object touches
-// cost memory. It starts with a prefix word holding the cell size, the mark bit and
-// the worklist-overflow bit:
+// cost memory. It starts with a prefix word holding the cell size, the mark bit, the
+// worklist-overflow bit and the remembered bit (generational collectors):
 //
 //   [ prefix (8 bytes) ][ ObjectHeader ][ payload ... ]
 //
@@ -56,8 +56,9 @@ class LargeObjectSpace {
   // The collector whose objects these are, for the ChunkTable.
   void set_owner(Collector* owner) { owner_ = owner; }
 
-  // The prefix word before the header: cell size << 2 | overflowed << 1 | marked.
-  static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> 2; }
+  // The prefix word before the header: cell size << 3 | remembered << 2 |
+  // overflowed << 1 | marked.
+  static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> kFlagBits; }
   static bool IsMarked(const ObjectHeader* header) { return *Prefix(header) & kMarkedBit; }
   // Sets the mark; true if it was clear (the caller then traces the object).
   static bool Mark(ObjectHeader* header) {
@@ -78,8 +79,24 @@ class LargeObjectSpace {
     });
   }
 
-  // Destroys and unmaps unmarked objects; clears the marks of the rest.
-  SweepResult Sweep();
+  // In a generational collector's remembered set ([gen.remember]): Remember sets the
+  // bit and returns true if it was clear.
+  static bool IsRemembered(const ObjectHeader* header) { return *Prefix(header) & kRememberedBit; }
+  static bool Remember(ObjectHeader* header) {
+    uint64_t& prefix = *Prefix(header);
+    if (prefix & kRememberedBit) return false;
+    prefix |= kRememberedBit;
+    return true;
+  }
+  static void Forget(ObjectHeader* header) { *Prefix(header) &= ~kRememberedBit; }
+
+  // Destroys and unmaps unmarked objects; clears the marks of the rest, unless
+  // `keep_marks` (sticky mark bits: a marked object is old, [gen.sticky]).
+  SweepResult Sweep(bool keep_marks = false);
+  // Clears every mark and remembered bit (a sticky-mark collector's major collection).
+  void ClearMarks() {
+    objects_.ForEach([](ObjectHeader* h) { *Prefix(h) &= ~(kMarkedBit | kRememberedBit); });
+  }
 
   void ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) const {
     objects_.ForEach([&](ObjectHeader* h) { f(h, CellSize(h)); });
@@ -91,6 +108,8 @@ class LargeObjectSpace {
  private:
   static constexpr uint64_t kMarkedBit = 1;
   static constexpr uint64_t kOverflowedBit = 2;
+  static constexpr uint64_t kRememberedBit = 4;
+  static constexpr int kFlagBits = 3;
   static uint64_t* Prefix(const ObjectHeader* header) {
     return reinterpret_cast<uint64_t*>(const_cast<ObjectHeader*>(header)) - 1;
   }

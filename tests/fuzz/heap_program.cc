@@ -659,6 +659,7 @@ struct ModelNode {
   Kind kind = Kind::kObject;
   uint16_t type = 0;        // kObject: index into kTypes
   bool dead = true;         // collected (or never made); false while the object exists
+  bool old = false;         // survived a collection: a minor collection keeps it
   bool destructor = false;  // kObject whose destructor reports to the census
   int destroyed = 0;        // destructor runs (kObject) or releases (kMemory) seen
   WeakPersistent<AnyObject> shadow;
@@ -776,7 +777,9 @@ class Program final : private CollectionHook {
   std::vector<int> Rooted();
   int Pick(uint8_t byte, bool (*filter)(const ModelNode&));
   int PickOrNull(uint8_t byte);
-  std::vector<char> Reach();
+  // The nodes reachable from the roots; with `minor`, from the old nodes too (what a
+  // minor collection keeps, CollectionKind::kMinor).
+  std::vector<char> Reach(bool minor = false);
   size_t CellBytes(int n) const;
   std::vector<size_t> StoreCells(int n);
 
@@ -868,6 +871,8 @@ class Program final : private CollectionHook {
 
   size_t external_ = 0;  // bytes the program reported with AdjustExternalMemory
   uint64_t collections_ = 0;
+  size_t prev_live_bytes_ = 0;    // kept by the last collection (HeapStatistics)
+  size_t prev_live_objects_ = 0;
   size_t inflight_ = 0;   // objects a running gclab call holds that the model cannot see yet
   int busy_memory_ = -1;  // a memory whose Grow is running: its size is in flux
   bool in_collection_ = false;
@@ -1015,7 +1020,7 @@ int Program::PickOrNull(uint8_t byte) {
 
 // What a collection starting now must keep: strong references from the roots, and
 // ephemeron values (table entries, pairs) whose key is reachable.
-std::vector<char> Program::Reach() {
+std::vector<char> Program::Reach(bool minor) {
   std::vector<char> r(nodes_.size(), 0);
   std::vector<int> work;
   std::unordered_map<int, std::vector<int>> waiting;  // key -> values it releases
@@ -1038,6 +1043,11 @@ std::vector<char> Program::Reach() {
   for (int n : pool_nodes_) mark(n);
   for (int n : kept_) mark(n);
   for (int n : callback_roots_) mark(n);
+  if (minor) {
+    for (int n : live_) {
+      if (node(n).old) mark(n);
+    }
+  }
   while (!work.empty()) {
     const int n = work.back();
     work.pop_back();
@@ -1156,21 +1166,39 @@ void Program::AfterCollection() {
          static_cast<unsigned long long>(stats.collections),
          static_cast<unsigned long long>(collections_));
   }
-  const std::vector<char> r = Reach();
+  // A minor collection keeps every old object, reachable or not, and what they reach.
+  const bool minor = stats.last_cycle.kind == CollectionKind::kMinor;
+  const std::string cause = absl::StrFormat("%s, %s", CollectionKindName(stats.last_cycle.kind),
+                                            CollectionReasonName(stats.last_cycle.reason));
+  const std::vector<char> r = Reach(minor);
   size_t reached = 0, reached_bytes = 0, rounded_bytes = 0;
+  // After a minor collection: at most what the last collection kept, plus the young
+  // nodes reached and every store of a reached node (the model does not know which
+  // stores are old; the old ones replaced since are kept too, and are in the first
+  // term). The independent verifier (stress=verify) checks minor collections exactly.
+  size_t minor_bytes_bound = prev_live_bytes_, minor_objects_bound = prev_live_objects_;
   for (int n : live_) {
     reached += r[n];
     if (r[n]) {
       reached_bytes += CellBytes(n);
       rounded_bytes += RoundedCell(CellBytes(n));
+      if (!node(n).old) {
+        minor_bytes_bound += RoundedCell(CellBytes(n));
+        minor_objects_bound += 1;
+      }
       // A container's store is a heap object of its own, whose size depends on the
       // container's history: the container says how big it is.
       for (size_t store : StoreCells(n)) {
         reached += 1;
         reached_bytes += store;
         rounded_bytes += RoundedCell(store);
+        minor_bytes_bound += RoundedCell(store);
+        minor_objects_bound += 1;
       }
     }
+  }
+  if (minor) {
+    rounded_bytes = std::max(rounded_bytes, minor_bytes_bound);
   }
   // Asks no collector's name: every collector counts a cell at least as its size and at
   // most as its size class.
@@ -1179,15 +1207,16 @@ void Program::AfterCollection() {
         "collection %llu (%s) kept %zu bytes of objects; the model's reachable objects take "
         "%zu (%zu rounded up to size classes)",
         static_cast<unsigned long long>(collections_),
-        std::string(CollectionReasonName(stats.last_cycle.reason)).c_str(), stats.live_bytes,
+        cause.c_str(), stats.live_bytes,
         reached_bytes, rounded_bytes);
   }
-  if (stats.live_objects < reached || stats.live_objects > reached + inflight_) {
+  if (stats.live_objects < reached ||
+      stats.live_objects > (minor ? std::max(reached, minor_objects_bound) : reached) + inflight_) {
     Fail(
         "collection %llu (%s) kept %zu objects; the model reaches %zu (plus %zu held inside a "
         "running gclab call)",
         static_cast<unsigned long long>(collections_),
-        std::string(CollectionReasonName(stats.last_cycle.reason)).c_str(), stats.live_objects,
+        cause.c_str(), stats.live_objects,
         reached, inflight_);
   }
   if (stats.bytes_allocated - stats.bytes_freed != stats.live_bytes) {
@@ -1256,7 +1285,7 @@ void Program::AfterCollection() {
     if (m.shadow.Get() != nullptr) {
       Fail("%s %d is unreachable in the model but survived collection %llu (%s)", KindName(m.kind),
            n, static_cast<unsigned long long>(collections_),
-           std::string(CollectionReasonName(stats.last_cycle.reason)).c_str());
+           cause.c_str());
     }
     if (m.destructor && m.destroyed != 1) {
       Fail("object %d (type %d) died in collection %llu but its destructor ran %d times", n, m.type,
@@ -1274,7 +1303,12 @@ void Program::AfterCollection() {
     m.written.clear();
   }
   live_ = std::move(survivors);
-  for (int n : live_) CheckNode(n, /*full=*/false);
+  for (int n : live_) {
+    node(n).old = true;
+    CheckNode(n, /*full=*/false);
+  }
+  prev_live_bytes_ = stats.live_bytes;
+  prev_live_objects_ = stats.live_objects;
 }
 
 void Program::CheckObject(int n, Base* o) {

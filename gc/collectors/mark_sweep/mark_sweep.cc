@@ -11,8 +11,8 @@
 
 namespace gclab::internal {
 
-MarkSweepCollector::MarkSweepCollector(AllocationState& alloc)
-    : Collector(alloc), visitor_(*this) {
+MarkSweepCollector::MarkSweepCollector(AllocationState& alloc, bool sticky_marks)
+    : Collector(alloc), sticky_(sticky_marks), visitor_(*this) {
   alloc_.free_list_mode = true;
   allocating_page_.fill(kNoPage);
 }
@@ -38,6 +38,12 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   if (!overflow.ok()) return overflow.status();
   overflow_bitmap_memory_ = std::move(*overflow);
   overflow_bits_ = reinterpret_cast<uint64_t*>(overflow_bitmap_memory_.base());
+  if (sticky_) {
+    auto remembered = VirtualMemory::Reserve(page_count * kBitmapWords * sizeof(uint64_t), kOsPageSize);
+    if (!remembered.ok()) return remembered.status();
+    remembered_bitmap_memory_ = std::move(*remembered);
+    remembered_bits_ = reinterpret_cast<uint64_t*>(remembered_bitmap_memory_.base());
+  }
   page_limit_ = page_count;
   if (!worklist_.TryReserve(1024)) {
     return absl::ResourceExhaustedError("gclab: cannot allocate the marking worklist");
@@ -103,6 +109,13 @@ bool MarkSweepCollector::Refill(int size_class) {
 void MarkSweepCollector::HandOut(size_t index) {
   Page& page = pages_[index];
   const int c = page.size_class;
+  if (sticky_ && !page.young) {
+    page.young = true;
+    if (!TryPushBack(young_pages_, index)) {
+      young_pages_overflowed_ = true;  // [fault] the next minor sweep visits every page
+      ++side_table_fallbacks_;
+    }
+  }
   allocating_page_[c] = index;
   alloc_.free_lists[c] = std::exchange(page.free_list, nullptr);
   char* start = PageStart(index);
@@ -173,7 +186,10 @@ uint32_t MarkSweepCollector::FreeCells(size_t index) const {
   return n + (page.cells() - Frontier(index));
 }
 
-void MarkSweepCollector::Prepare() {
+void MarkSweepCollector::Prepare(CollectionKind kind) {
+  kind_ = sticky_ ? kind : CollectionKind::kMajor;
+  in_cycle_ = true;
+  const bool minor = kind_ == CollectionKind::kMinor;
   // Cells still on the allocator's lists are free (zero first word); the sweep will
   // thread them again. Count them, so their page knows how many it has.
   for (int c = 0; c < kNumSizeClasses; ++c) {
@@ -187,6 +203,14 @@ void MarkSweepCollector::Prepare() {
     alloc_.free_lists[c] = nullptr;
     alloc_.class_top[c] = alloc_.class_end[c] = nullptr;
   }
+  worklist_.clear();
+  if (minor) {
+    // [gen.sticky] Old objects stay marked, and so do their counts: the marking adds
+    // the young survivors to them. The pages not swept keep their places on the
+    // available lists; the young ones were taken off them when handed out.
+    TakeRemembered(/*queue=*/true);
+    return;
+  }
   for (SideVector<size_t>& list : available_) list.clear();
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
@@ -194,8 +218,68 @@ void MarkSweepCollector::Prepare() {
     page.live_cells = 0;
     std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
   }
+  if (sticky_) {
+    TakeRemembered(/*queue=*/false);
+    large_.ClearMarks();
+  }
   ResetMarkCounters();
-  worklist_.clear();
+}
+
+void MarkSweepCollector::Remember(ObjectHeader* header) {
+  if (memory_.Contains(header)) {
+    MarkBit bit = BitOf(&MarkSweepCollector::RememberedBits, header);
+    if (*bit.word & bit.bit) return;
+    *bit.word |= bit.bit;
+  } else if (!LargeObjectSpace::Remember(header)) {
+    return;
+  }
+  if (!TryPushBack(remembered_, header)) {
+    // [fault] The edge is not lost: the next collection is major and traces everything.
+    remembered_overflowed_ = true;
+    ++side_table_fallbacks_;
+  }
+}
+
+void MarkSweepCollector::TakeRemembered(bool queue) {
+  if (remembered_overflowed_) {
+    // Some bits are set with no entry listed (no minor collection follows an
+    // overflow, so only a major one gets here): clear them all.
+    GCLAB_DCHECK(!queue, "a minor collection after the remembered set overflowed");
+    for (size_t i = 0; i < pages_.size(); ++i) {
+      std::memset(RememberedBits(i), 0, kBitmapWords * sizeof(uint64_t));
+    }
+    remembered_overflowed_ = false;
+  }
+  for (ObjectHeader* header : remembered_) {
+    if (memory_.Contains(header)) {
+      MarkBit bit = BitOf(&MarkSweepCollector::RememberedBits, header);
+      *bit.word &= ~bit.bit;
+    } else {
+      LargeObjectSpace::Forget(header);
+    }
+    // Already marked (old): queued for its fields to be traced.
+    if (queue && __builtin_expect(!worklist_.TryPush(header), 0)) NoteOverflow(header);
+  }
+  remembered_.clear();
+}
+
+bool MarkSweepCollector::IsRemembered(const void* payload) const {
+  const ObjectHeader* header = ObjectHeader::FromPayload(payload);
+  if (!memory_.Contains(header)) return LargeObjectSpace::IsRemembered(header);
+  MarkBit bit = BitOf(&MarkSweepCollector::RememberedBits, header);
+  return (*bit.word & bit.bit) != 0;
+}
+
+void MarkSweepCollector::WriteBarrier(void** slot, void* old_value, void* new_value) {
+  // [gen.barrier] Object remembering: an old holder receiving a young reference is
+  // listed once until the next collection, which traces all of its fields. Stores
+  // inside a cycle (weak callbacks) need nothing: every young object still alive
+  // after it is old.
+  (void)old_value;
+  if (new_value == nullptr || in_cycle_ || MarkSweepCollector::IsAlive(new_value)) return;
+  void* holder = HolderOf(slot);
+  if (holder == nullptr || !MarkSweepCollector::IsAlive(holder)) return;  // young holder
+  Remember(ObjectHeader::FromPayload(holder));
 }
 
 GCLAB_INLINE bool MarkSweepCollector::Mark(const void* payload) {
@@ -373,16 +457,29 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
 SweepResult MarkSweepCollector::Sweep() {
   SweepResult result;
   fragmented_bytes_ = 0;
+  // [gen.sticky] A minor sweep visits only the pages that hold young objects.
+  const bool all = kind_ == CollectionKind::kMajor || young_pages_overflowed_;
+  if (!all) {
+    for (size_t i : young_pages_) {
+      if (pages_[i].size_class >= 0) result += SweepPage(i);
+    }
+  }
   for (size_t i = 0; i < pages_.size(); ++i) {
-    const Page& page = pages_[i];
+    Page& page = pages_[i];
+    page.young = false;
     if (page.size_class < 0) continue;
-    result += SweepPage(i);
+    if (all) result += SweepPage(i);
     // A page with survivors serves only its size class: the rest of it is fragmented.
     if (page.live_cells > 0) fragmented_bytes_ += kPageSize - size_t{page.live_cells} * page.cell_size;
   }
+  young_pages_.clear();
+  young_pages_overflowed_ = false;
   // Refill from the lowest addresses first: pop_back takes the last element.
-  for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
-  result += large_.Sweep();
+  if (all) {
+    for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
+  }
+  result += large_.Sweep(/*keep_marks=*/sticky_);
+  in_cycle_ = false;
   return result;
 }
 

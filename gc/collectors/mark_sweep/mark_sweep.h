@@ -18,6 +18,14 @@
 //
 // Objects never move, so raw pointers stay valid while the object is alive; Members
 // are never rewritten. See README.md in this folder for its guarantees and costs.
+//
+// Sticky mark bits (gc/DESIGN.md [gen.sticky]): constructed with `sticky_marks`, the
+// same space serves a generational collector (gc/collectors/gen_mark_sweep). Marks
+// then outlive the sweep: a marked object is old, an unmarked one young. A major
+// collection clears the marks first; a minor one keeps them, so its marking stops at
+// old objects, starts from the roots and from the remembered set the write barrier
+// fills, and its sweep visits only the pages the allocator took since the last
+// collection.
 #ifndef GCLAB_GC_COLLECTORS_MARK_SWEEP_MARK_SWEEP_H_
 #define GCLAB_GC_COLLECTORS_MARK_SWEEP_MARK_SWEEP_H_
 
@@ -36,13 +44,13 @@ class MarkSweepCollector : public Collector {
  public:
   static constexpr size_t kPageSize = 256 * 1024;
 
-  explicit MarkSweepCollector(AllocationState& alloc);
+  explicit MarkSweepCollector(AllocationState& alloc, bool sticky_marks = false);
 
   absl::Status Init(size_t heap_limit) override;
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
 
-  void Prepare() override;
+  void Prepare(CollectionKind kind) override;
   Visitor& marking_visitor() override { return visitor_; }
   void Drain() override;
   bool IsAlive(const void* payload) const override;
@@ -66,6 +74,18 @@ class MarkSweepCollector : public Collector {
   void ForEachMarkedObject(const std::function<void(ObjectHeader*)>& f) override;
   size_t committed_bytes() const override;
 
+  // Generations, with sticky marks ([gen.sticky]).
+  void WriteBarrier(void** slot, void* old_value, void* new_value) override;
+  size_t nursery_bytes() const override { return nursery_bytes_; }
+  bool NeedsMajorCollection() const override { return remembered_overflowed_; }
+  bool IsYoung(const void* payload) const override {
+    return sticky_ && !MarkSweepCollector::IsAlive(payload);
+  }
+  bool IsRemembered(const void* payload) const override;
+
+ protected:
+  void set_nursery_bytes(size_t bytes) { nursery_bytes_ = bytes; }
+
  private:
   static constexpr size_t kGranulesPerPage = kPageSize / kAllocationGranule;
   static constexpr size_t kBitmapWords = kGranulesPerPage / 64;
@@ -75,6 +95,7 @@ class MarkSweepCollector : public Collector {
     int16_t size_class = -1;        // -1: empty, in the pool
     bool committed = false;         // touched since last returned to the OS
     bool has_finalizers = false;    // an object with a destructor was allocated here
+    bool young = false;             // handed to the allocator since the last collection
     uint32_t cell_size = 0;
     uint32_t live_cells = 0;        // marked in the current cycle
     // Cells not allocated. Exact except for the one page per size class whose free
@@ -100,6 +121,7 @@ class MarkSweepCollector : public Collector {
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
   uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
   uint64_t* OverflowBits(size_t index) const { return overflow_bits_ + index * kBitmapWords; }
+  uint64_t* RememberedBits(size_t index) const { return remembered_bits_ + index * kBitmapWords; }
   // The bitmap word and bit of the cell starting `in_page` bytes into page `index`.
   struct MarkBit {
     uint64_t* word;
@@ -113,6 +135,13 @@ class MarkSweepCollector : public Collector {
     size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) -
                     kHeaderSize;
     return MarkBitAt(offset / kPageSize, offset % kPageSize);
+  }
+  // The bit of the small object whose header is at `header` in the bitmap `bits` (one
+  // of the three above, by page).
+  MarkBit BitOf(uint64_t* (MarkSweepCollector::*bits)(size_t) const, const void* header) const {
+    const size_t offset = static_cast<size_t>(static_cast<const char*>(header) - memory_.base());
+    const size_t granule = offset % kPageSize / kAllocationGranule;
+    return {(this->*bits)(offset / kPageSize) + granule / 64, uint64_t{1} << (granule % 64)};
   }
   // Sets the mark of the small object at `payload`; true if it was clear.
   GCLAB_INLINE bool Mark(const void* payload);
@@ -130,6 +159,11 @@ class MarkSweepCollector : public Collector {
   // bitmap (or its large-object prefix) and traced by TraceOverflowed.
   void NoteOverflow(ObjectHeader* header);
   void TraceOverflowed();
+  // [gen.remember] Adds the old object at `header` to the remembered set, once.
+  void Remember(ObjectHeader* header);
+  // Takes every object out of the remembered set; a minor collection queues them to
+  // be traced.
+  void TakeRemembered(bool queue);
 
   VirtualMemory memory_;
   VirtualMemory mark_bitmap_memory_;  // kBitmapWords words per page, touched lazily
@@ -152,6 +186,23 @@ class MarkSweepCollector : public Collector {
   std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
   SideStack<ObjectHeader*> worklist_;
   size_t fragmented_bytes_ = 0;  // as of the last Sweep
+
+  // [gen.sticky] Generations, when constructed with sticky marks.
+  const bool sticky_;
+  size_t nursery_bytes_ = 0;
+  CollectionKind kind_ = CollectionKind::kMajor;  // of the current or last cycle
+  bool in_cycle_ = false;                          // from Prepare to the end of Sweep
+  // Old objects the barrier saw receive a young reference: a bit per granule (same
+  // layout as the mark bitmap; the large-object prefix for large ones) so each is
+  // listed once. An object the list has no memory for makes the next collection major.
+  VirtualMemory remembered_bitmap_memory_;
+  uint64_t* remembered_bits_ = nullptr;
+  SideVector<ObjectHeader*> remembered_;
+  bool remembered_overflowed_ = false;
+  // Pages handed out since the last collection: the only ones a minor sweep visits.
+  // Without memory to list one, the next minor sweep visits every page.
+  SideVector<size_t> young_pages_;
+  bool young_pages_overflowed_ = false;
   MarkingVisitor visitor_;
 };
 

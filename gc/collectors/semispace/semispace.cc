@@ -60,7 +60,7 @@ void SemispaceCollector::RegisterFinalizable(void* payload) {
   }
 }
 
-void SemispaceCollector::Prepare() {
+void SemispaceCollector::Prepare(CollectionKind) {
   from_top_ = alloc_.top;
   committed_[to_index_] =
       std::max(committed_[to_index_], static_cast<size_t>(from_top_ - to_space().base()));

@@ -34,7 +34,7 @@ class SemispaceCollector : public Collector {
   void RegisterFinalizable(void* payload) override;
   bool needs_finalizable_registry() const override { return true; }
 
-  void Prepare() override;
+  void Prepare(CollectionKind kind) override;
   Visitor& marking_visitor() override { return visitor_; }
   void Drain() override;
   bool IsAlive(const void* payload) const override;
