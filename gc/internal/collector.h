@@ -19,7 +19,8 @@
 //   5. weak().ClearWeakReferences()  weak slots, ephemerons and weak callbacks (the
 //                         shared component, weak_processor.h); then the heap's weak
 //                         containers
-//   6. Sweep()            reclaim; afterwards marks are clear and every object live
+//   6. Sweep()            reclaim; afterwards every object kept is live (a sticky-mark
+//                         collector keeps its marks: they say "old", [gen.sticky])
 //   7. ReleaseMemory(b)   return memory to the OS, keeping what the live data and
 //                         the next allocation budget `b` will need
 //

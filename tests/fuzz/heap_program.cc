@@ -2783,10 +2783,11 @@ void Program::Run() {
 
 }  // namespace
 
-void RunHeapProgram(const uint8_t* data, size_t size) {
+void RunHeapProgram(const uint8_t* data, size_t size, const CollectorKind* collector) {
   last_stats = ProgramStats{};
   Reader in(data, size);
-  const Config config = Config::Decode(in);
+  Config config = Config::Decode(in);
+  if (collector != nullptr) config.collector = *collector;
   Program program(config, in);
   running = &program;
   program.Run();

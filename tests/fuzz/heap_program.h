@@ -35,6 +35,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gc/collectors.h"
+
 namespace gclab::fuzz {
 
 // What the last program did, for tests and for a reader of fuzzing statistics.
@@ -45,7 +47,9 @@ struct ProgramStats {
   uint64_t deliveries = 0;   // finalization callbacks that ran
 };
 
-void RunHeapProgram(const uint8_t* data, size_t size);
+// With `collector`, byte 0 is read but that collector runs the program instead (the
+// regression test runs every file on every registered collector).
+void RunHeapProgram(const uint8_t* data, size_t size, const CollectorKind* collector = nullptr);
 
 // Of the last RunHeapProgram call.
 const ProgramStats& LastProgramStats();

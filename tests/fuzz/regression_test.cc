@@ -1,6 +1,8 @@
 // Runs every heap program of the seed corpus and of the regressions (minimised inputs
-// of bugs the fuzzer found) against the model, one test case per file. A divergence
-// aborts the test binary with the fuzzer's report on stderr.
+// of bugs the fuzzer found) against the model, on every registered collector (whatever
+// collector the file's first byte names: a new collector gets every program, and a
+// file keeps its meaning as the registry grows), one test case per file and collector.
+// A divergence aborts the test binary with the fuzzer's report on stderr.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/fuzz/heap_program.h"
@@ -34,28 +37,36 @@ std::vector<std::string> ProgramFiles() {
   return files;
 }
 
-std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param.substr(info.param.find("fuzz/") + 5);
+using Param = std::tuple<std::string, CollectorKind>;
+
+std::string TestName(const ::testing::TestParamInfo<Param>& info) {
+  const std::string& path = std::get<0>(info.param);
+  std::string name = path.substr(path.find("fuzz/") + 5) + "_on_" +
+                     std::string(CollectorName(std::get<1>(info.param)));
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
   return name;
 }
 
-class HeapProgramTest : public ::testing::TestWithParam<std::string> {};
+class HeapProgramTest : public ::testing::TestWithParam<Param> {};
 
 TEST_P(HeapProgramTest, RunsWithoutDivergence) {
-  std::ifstream file(GetParam(), std::ios::binary);
-  ASSERT_TRUE(file) << GetParam();
+  const auto& [path, collector] = GetParam();
+  std::ifstream file(path, std::ios::binary);
+  ASSERT_TRUE(file) << path;
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
                                    std::istreambuf_iterator<char>());
-  RunHeapProgram(bytes.data(), bytes.size());
+  RunHeapProgram(bytes.data(), bytes.size(), &collector);
   const ProgramStats& stats = LastProgramStats();
-  EXPECT_GT(stats.operations, 0u) << GetParam() << " ran no operation";
+  EXPECT_GT(stats.operations, 0u) << path << " ran no operation";
   EXPECT_GT(stats.collections, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, HeapProgramTest, ::testing::ValuesIn(ProgramFiles()), TestName);
+INSTANTIATE_TEST_SUITE_P(Files, HeapProgramTest,
+                         ::testing::Combine(::testing::ValuesIn(ProgramFiles()),
+                                            ::testing::ValuesIn(AllCollectors())),
+                         TestName);
 
 // Not vacuous: the corpus must be there (a missing `data` glob would run nothing).
 TEST(HeapProgramCorpus, IsFound) {
