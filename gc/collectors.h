@@ -63,6 +63,11 @@ using CollectorOptions = std::map<std::string, std::string>;
 struct CollectorCapabilities {
   // Objects may move at any allocation; raw pointers go stale (Heap::CheckNotStale).
   bool moves_objects = false;
+  // A major collection leaves no fragmentation: the small objects it keeps end up
+  // packed together, so allocation fails only at the heap limit. Without it a page (or
+  // block) pinned by one survivor stays bound to its use (HeapStatistics::
+  // fragmented_bytes), as in a collector that moves only its young objects.
+  bool compacts = false;
   // The collector sees every Member store (the write hook) or every weak load (the
   // load hook) of gc/DESIGN.md [barrier].
   bool write_barrier = false;

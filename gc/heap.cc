@@ -786,6 +786,10 @@ void Heap::CollectGarbage(CollectionKind kind, CollectionReason reason) {
   impl_->Collect(reason, kind);
 }
 
+bool Heap::InYoungGeneration(const void* object) const {
+  return impl_->collector().IsYoung(object);
+}
+
 size_t Heap::AdjustExternalMemory(int64_t delta_bytes) {
   return impl_->AdjustExternal(delta_bytes);
 }

@@ -228,6 +228,10 @@ class Heap {
   // generational collector (capabilities().generational) and is a major collection on
   // any other.
   void CollectGarbage(CollectionKind kind, CollectionReason reason = CollectionReason::kExplicit);
+  // Whether the live object at `object` is young: a minor collection would reclaim it
+  // if nothing reached it (allocated since the last collection, or still in a
+  // nursery). False on a collector that is not generational. For tests and tools.
+  bool InYoungGeneration(const void* object) const;
 
   // External memory accounting (policy.h explains it): a heap object that owns
   // memory outside the heap reports each change, +bytes when it commits memory and

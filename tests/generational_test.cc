@@ -112,7 +112,8 @@ TEST_P(GenerationalTest, ConstructionInAnOldHeapVectorsStore) {
   ASSERT_TRUE(old->slots.TryReserve(8));
   Minor();  // the store is old now, with room for 8
   const size_t store_bytes = old->slots.storage_bytes();
-  old->slots.push_back(heap().NewRaw<Node>(7));  // copy-constructed in the old store
+  Node* young = heap().NewRaw<Node>(7);  // (allocated first: it may move `old`)
+  old->slots.push_back(young);           // copy-constructed in the old store
   EXPECT_EQ(old->slots.storage_bytes(), store_bytes);
   Minor();
   ASSERT_TRUE(heap().Contains(old->slots[0].Get()));
@@ -124,7 +125,10 @@ TEST_P(GenerationalTest, HeapVectorGrowthIntoANewStore) {
   Local<Array> old = heap().New<Array>(0);
   Minor();
   // The first element needs a store: a young one, which the old vector now names.
-  for (int i = 0; i < 20; ++i) old->slots.push_back(heap().NewRaw<Node>(i));
+  for (int i = 0; i < 20; ++i) {
+    Node* young = heap().NewRaw<Node>(i);
+    old->slots.push_back(young);
+  }
   Minor();
   ASSERT_EQ(old->slots.size(), 20u);
   for (int i = 0; i < 20; ++i) {
@@ -139,8 +143,10 @@ TEST_P(GenerationalTest, WeakMapSetIntoAnOldMap) {
   Local<Node> old_key = heap().New<Node>(1);
   Minor();
   Local<Node> young_key = heap().New<Node>(2);
-  ASSERT_TRUE(map->Set(old_key.Get(), NewYoung("for the old key")).ok());
-  ASSERT_TRUE(map->Set(young_key.Get(), NewYoung("for the young key")).ok());
+  Counted* for_old = NewYoung("for the old key");
+  ASSERT_TRUE(map->Set(old_key.Get(), for_old).ok());
+  Counted* for_young = NewYoung("for the young key");
+  ASSERT_TRUE(map->Set(young_key.Get(), for_young).ok());
   Minor();
   EXPECT_EQ(destroyed_, 0);
   ASSERT_NE(map->Get(old_key.Get()), nullptr);
@@ -160,7 +166,8 @@ TEST_P(GenerationalTest, RegisterIntoAnOldRegistry) {
     HandleScope inner(heap());
     Local<Node> target = heap().New<Node>(0);
     // The held value's only reference is the old registry's (in a new chunk or an old one).
-    ASSERT_TRUE(registry->Register(target.Get(), heap().NewRaw<Node>(41)).ok());
+    Node* held = heap().NewRaw<Node>(41);
+    ASSERT_TRUE(registry->Register(target.Get(), held).ok());
     Minor();  // the target is alive: nothing is delivered, the held value must survive
   }
   heap().CollectGarbage();  // the target dies
@@ -176,7 +183,8 @@ TEST_P(GenerationalTest, YoungKeysOfAnOldWeakMapDieInAMinorCollection) {
     HandleScope inner(heap());
     for (int i = 0; i < 10; ++i) {
       Local<Node> key = heap().New<Node>(i);
-      ASSERT_TRUE(map->Set(key.Get(), NewYoung("value")).ok());
+      Counted* value = NewYoung("value");
+      ASSERT_TRUE(map->Set(key.Get(), value).ok());
     }
   }
   ASSERT_EQ(map->size(), 10u);
@@ -214,7 +222,8 @@ TEST_P(GenerationalTest, AnEphemeronChainAcrossGenerations) {
       HandleScope inner(heap());
       Local<Node> second = heap().New<Node>(2);
       ASSERT_TRUE(map->Set(first.Get(), second.Get()).ok());             // old key, young value
-      ASSERT_TRUE(map->Set(second.Get(), heap().NewRaw<Node>(3)).ok());  // young key and value
+      Node* third = heap().NewRaw<Node>(3);
+      ASSERT_TRUE(map->Set(second.Get(), third).ok());  // young key and value
     }
     Minor();  // reached through the chain only: first -> second -> third
     Node* second = map->Get(first.Get());
@@ -275,7 +284,8 @@ TEST_P(GenerationalTest, AllocationRunsMinorCollectionsAndOldGarbageNeverFailsAn
     Local<Array> list = small->New<Array>(0);
     // 4 MiB of nodes that live long enough to be promoted, then become garbage.
     for (int i = 0; i < (4 << 20) / 32; ++i) {
-      ASSERT_TRUE(list->slots.TryPushBack(small->NewRaw<Node>(i))) << "round " << round;
+      Node* node = small->NewRaw<Node>(i);  // first: the collection it may run moves `list`
+      ASSERT_TRUE(list->slots.TryPushBack(node)) << "round " << round;
     }
   }
   const HeapStatistics& stats = small->stats();

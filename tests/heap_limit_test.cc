@@ -96,7 +96,7 @@ TEST_P(HeapLimitTest, SparseSurvivorsLeaveTheLimitUsable) {
   const size_t live = after.live_bytes;
   EXPECT_LE(live, size_t{16} << 10);
   EXPECT_LE(after.fragmented_bytes + live, after.committed_bytes);
-  if (!heap_->moves_objects()) {
+  if (!heap_->capabilities().compacts) {
     // Every page that held the small objects is pinned by a survivor.
     EXPECT_GT(after.fragmented_bytes, kLimit / 2) << "a non-moving heap is fragmented now";
   }
@@ -115,7 +115,7 @@ TEST_P(HeapLimitTest, SparseSurvivorsLeaveTheLimitUsable) {
 // Two complete turnovers into other size classes, each leaving sparse survivors:
 // a non-moving collector may now run out of pages before the limit, but then the
 // status says why (fragmentation, with the bytes free in other classes) and the heap
-// goes on. A collector that moves objects compacts them and uses the whole limit.
+// goes on. A collector that compacts (CollectorCapabilities::compacts) uses the whole limit.
 TEST_P(HeapLimitTest, FragmentationIsReportedNotHidden) {
   FillAndKeepSparse(8192, kept_);
   std::vector<Persistent<Wide>> wide_kept;
@@ -126,7 +126,7 @@ TEST_P(HeapLimitTest, FragmentationIsReportedNotHidden) {
   size_t usable = 0;
   absl::Status failure = FillWithMedium(&usable);
   ASSERT_EQ(failure.code(), absl::StatusCode::kResourceExhausted);
-  if (heap_->moves_objects()) {
+  if (heap_->capabilities().compacts) {
     EXPECT_GE(usable + live + kSlack, kLimit) << failure;
   }
   if (usable + live + kSlack < kLimit) {

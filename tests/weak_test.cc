@@ -522,6 +522,7 @@ TEST_P(WeakTest, LookupsWorkAfterObjectsMove) {
   // Where they are now (a stress run's collections may have moved them already, and a
   // semispace object moved twice may be back where it was).
   for (const Local<Key>& key : keys) before.push_back(key.Get());
+  size_t moved_in_all_rounds = 0;
   for (int round = 0; round < 3; ++round) {
     heap().CollectGarbage();
     size_t moved = 0;
@@ -532,10 +533,14 @@ TEST_P(WeakTest, LookupsWorkAfterObjectsMove) {
       ASSERT_EQ(v->id, i * 2);
       before[i] = keys[i].Get();
     }
-    if (heap().moves_objects()) {
-      EXPECT_EQ(moved, 5000u);
+    if (heap().capabilities().compacts) {
+      EXPECT_EQ(moved, 5000u);  // a copying collection moves every survivor every time
     }
+    moved_in_all_rounds += moved;
   }
+  // A generational collector moves them once, when it promotes them (unless a stress
+  // run's collections did so before the rounds).
+  if (heap().moves_objects() && !testing::Reduced()) EXPECT_GT(moved_in_all_rounds, 0u);
 }
 
 TEST_P(WeakTest, WeakSetAddHasDelete) {

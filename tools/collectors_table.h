@@ -24,6 +24,7 @@ inline std::string CollectorsTable() {
     std::vector<std::string> caps;
     if (kind == default_kind) caps.push_back("default");
     caps.push_back(info.capabilities.moves_objects ? "moves objects" : "non-moving");
+    if (info.capabilities.compacts) caps.push_back("compacts");
     if (info.capabilities.generational) caps.push_back("generational");
     if (info.capabilities.write_barrier) caps.push_back("write barrier");
     if (info.capabilities.load_barrier) caps.push_back("weak-load barrier");

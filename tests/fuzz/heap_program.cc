@@ -936,6 +936,8 @@ int Program::AddNode(Kind kind, void* object) {
   ModelNode& m = node(n);
   m.kind = kind;
   m.dead = false;
+  // Old already if a collection ran inside the call that made it (a second allocation).
+  m.old = !heap_->InYoungGeneration(object);
   m.shadow.Set(*heap_, Any(object));
   live_.push_back(n);
   ++last_stats.objects;
@@ -1750,7 +1752,7 @@ absl::StatusOr<AnyLocal> Program::NewObject(int n, uint16_t type, size_t array_l
     // A heap that moves objects compacts them: it refuses only what passes the limit.
     const HeapStatistics& stats = heap_->stats();
     const uint64_t used = stats.bytes_allocated - stats.bytes_freed;
-    if (heap_->moves_objects() && used + t.shape.cell <= config_.heap_limit) {
+    if (heap_->capabilities().compacts && used + t.shape.cell <= config_.heap_limit) {
       Fail("TryNew of a %zu-byte cell failed with %llu bytes in use under a limit of %zu: %s",
            t.shape.cell, static_cast<unsigned long long>(used), config_.heap_limit,
            made.status().ToString().c_str());
@@ -1761,6 +1763,7 @@ absl::StatusOr<AnyLocal> Program::NewObject(int n, uint16_t type, size_t array_l
   m.kind = Kind::kObject;
   m.type = type;
   m.dead = false;
+  m.old = !heap_->InYoungGeneration(made->Get());
   m.destructor = t.destructor;
   m.shadow.Set(*heap_, made->Get());
   size_t count = 0;
@@ -1779,6 +1782,7 @@ absl::StatusOr<AnyLocal> Program::NewObject(int n, uint16_t type, size_t array_l
     cm.kind = Kind::kObject;
     cm.type = child_type;
     cm.dead = false;
+    cm.old = !heap_->InYoungGeneration(fields[i].Get());
     cm.shadow.Set(*heap_, fields[i].Get());
     size_t child_fields = 0;
     kTypes[child_type].strong(static_cast<Base*>(static_cast<void*>(fields[i].Get())),
@@ -2016,10 +2020,10 @@ void Program::DoTableSet() {
 
 // A container's call that failed with ResourceExhausted because its storage (a heap
 // object) found no room even after the collection it made: allowed only where the
-// heap is nearly full. A moving heap compacts, so there it must really be full.
+// heap is nearly full. A compacting heap must really be full.
 bool Program::NoRoomForStore(const absl::Status& s, const char* what) {
   if (s.code() != absl::StatusCode::kResourceExhausted) return false;
-  if (!heap_->moves_objects()) return true;  // pages pinned by other size classes
+  if (!heap_->capabilities().compacts) return true;  // pages pinned by other size classes
   const HeapStatistics& stats = heap_->stats();
   const uint64_t used = stats.bytes_allocated - stats.bytes_freed;
   // The largest store or chunk a fuzzer container grows by.

@@ -134,6 +134,8 @@ uint32_t MarkSweepCollector::Frontier(size_t index) const {
 }
 
 bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
+  // Pages kept for a collection (KeepPagesForCollection) are its alone.
+  if (!in_cycle_ && FreePages() <= kept_pages_) return false;
   // Prefer pool pages still committed (no page faults), then fresh ones.
   for (size_t i = empty_pages_.size(); i-- > 0;) {
     if (pages_[empty_pages_[i]].committed) {
@@ -144,7 +146,10 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
   }
   // A page not committed now asks the OS for memory when first touched: the fault
   // injection hook may refuse it (gc/fault_injection.h), as an overcommitted OS would.
-  if ((pages_.size() < page_limit_ || !empty_pages_.empty()) && !AllowMemoryRequest("mark-sweep page")) {
+  // Not in a collection, which cannot fail: the pages a collection takes were kept for
+  // it (KeepPagesForCollection), as semispace's copies go to a half it reserved.
+  if (!in_cycle_ && (pages_.size() < page_limit_ || !empty_pages_.empty()) &&
+      !AllowMemoryRequest("mark-sweep page")) {
     return false;
   }
   if (pages_.size() < page_limit_) {
@@ -161,6 +166,17 @@ bool MarkSweepCollector::TakeEmptyPage(size_t* index) {
     return true;
   }
   return false;
+}
+
+bool MarkSweepCollector::KeepPagesForCollection(size_t pages) {
+  kept_pages_ = 0;
+  const size_t table = std::min(page_limit_, pages_.size() + pages);
+  if (pages > FreePages() || !TryReserve(pages_, table) ||
+      !TryReserve(empty_pages_, pages_.capacity())) {
+    return false;
+  }
+  kept_pages_ = pages;
+  return true;
 }
 
 void MarkSweepCollector::InitPage(size_t index, int size_class) {
@@ -186,10 +202,7 @@ uint32_t MarkSweepCollector::FreeCells(size_t index) const {
   return n + (page.cells() - Frontier(index));
 }
 
-void MarkSweepCollector::Prepare(CollectionKind kind) {
-  kind_ = sticky_ ? kind : CollectionKind::kMajor;
-  in_cycle_ = true;
-  const bool minor = kind_ == CollectionKind::kMinor;
+void MarkSweepCollector::ReleaseAllocatingPages() {
   // Cells still on the allocator's lists are free (zero first word); the sweep will
   // thread them again. Count them, so their page knows how many it has.
   for (int c = 0; c < kNumSizeClasses; ++c) {
@@ -203,6 +216,13 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
     alloc_.free_lists[c] = nullptr;
     alloc_.class_top[c] = alloc_.class_end[c] = nullptr;
   }
+}
+
+void MarkSweepCollector::Prepare(CollectionKind kind) {
+  kind_ = sticky_ ? kind : CollectionKind::kMajor;
+  in_cycle_ = true;
+  const bool minor = kind_ == CollectionKind::kMinor;
+  ReleaseAllocatingPages();
   worklist_.clear();
   if (minor) {
     // [gen.sticky] Old objects stay marked, and so do their counts: the marking adds
@@ -257,8 +277,7 @@ void MarkSweepCollector::TakeRemembered(bool queue) {
     } else {
       LargeObjectSpace::Forget(header);
     }
-    // Already marked (old): queued for its fields to be traced.
-    if (queue && __builtin_expect(!worklist_.TryPush(header), 0)) NoteOverflow(header);
+    if (queue) Push(header);  // already marked (old): queued for its fields to be traced
   }
   remembered_.clear();
 }
@@ -276,22 +295,10 @@ void MarkSweepCollector::WriteBarrier(void** slot, void* old_value, void* new_va
   // inside a cycle (weak callbacks) need nothing: every young object still alive
   // after it is old.
   (void)old_value;
-  if (new_value == nullptr || in_cycle_ || MarkSweepCollector::IsAlive(new_value)) return;
+  if (new_value == nullptr || in_cycle_ || SlotInYoungSpace(slot) || !IsYoung(new_value)) return;
   void* holder = HolderOf(slot);
-  if (holder == nullptr || !MarkSweepCollector::IsAlive(holder)) return;  // young holder
+  if (holder == nullptr || IsYoung(holder)) return;
   Remember(ObjectHeader::FromPayload(holder));
-}
-
-GCLAB_INLINE bool MarkSweepCollector::Mark(const void* payload) {
-  MarkBit mark = MarkBitOf(payload);
-  if (*mark.word & mark.bit) return false;
-  *mark.word |= mark.bit;
-  Page& page = pages_[static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) /
-                      kPageSize];
-  ++page.live_cells;
-  marked_bytes_ += page.cell_size;
-  marked_objects_ += 1;
-  return true;
 }
 
 bool MarkSweepCollector::IsAlive(const void* payload) const {
@@ -309,22 +316,24 @@ void MarkSweepCollector::RegisterFinalizable(void* payload) {
   }
 }
 
-void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) {
+void MarkSweepCollector::MarkingVisitor::VisitSlot(void** slot) { owner_.MarkSlot(slot); }
+
+void MarkSweepCollector::MarkSlot(void** slot) {
   void* payload = *slot;
   if constexpr (kDebugChecks) {
-    GCLAB_CHECK(owner_.Contains(payload),
+    GCLAB_CHECK(Contains(payload),
                 "a Member or root points to %p, which is not a live object of this heap "
                 "(an object of another heap, a freed object, or not a heap object)",
                 payload);
   }
   ObjectHeader* header = ObjectHeader::FromPayload(payload);
-  if (owner_.memory_.Contains(payload)) {
-    if (!owner_.Mark(payload)) return;
+  if (memory_.Contains(payload)) {
+    if (!Mark(payload)) return;
   } else {
     if (!LargeObjectSpace::Mark(header)) return;
-    owner_.CountMarked(LargeObjectSpace::CellSize(header));
+    CountMarked(LargeObjectSpace::CellSize(header));
   }
-  if (__builtin_expect(!owner_.worklist_.TryPush(header), 0)) owner_.NoteOverflow(header);
+  Push(header);
 }
 
 void MarkSweepCollector::NoteOverflow(ObjectHeader* header) {
@@ -347,7 +356,7 @@ void MarkSweepCollector::TraceOverflowed() {
   overflowed_ = false;
   auto trace = [&](ObjectHeader* header) {
     if (header->is_pending_key()) weak().NoteKeyReached(header);  // restores the header
-    header->type()->trace(header->payload(), visitor_);
+    header->type()->trace(header->payload(), *tracer_);
   };
   for (size_t i = 0; i < pages_.size(); ++i) {
     if (pages_[i].size_class < 0) continue;
@@ -386,7 +395,7 @@ void MarkSweepCollector::Drain() {
       head = (head + 1) % kPrefetchDepth;
       --count;
       if (header->is_pending_key()) weak().NoteKeyReached(header);  // restores the header
-      header->type()->trace(header->payload(), visitor_);
+      header->type()->trace(header->payload(), *tracer_);
     }
     weak().ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
     if (worklist_.empty() && overflowed_) TraceOverflowed();
@@ -456,6 +465,7 @@ SweepResult MarkSweepCollector::SweepPage(size_t index) {
 
 SweepResult MarkSweepCollector::Sweep() {
   SweepResult result;
+  ReleaseAllocatingPages();  // a collector that promotes into this space allocated
   fragmented_bytes_ = 0;
   // [gen.sticky] A minor sweep visits only the pages that hold young objects.
   const bool all = kind_ == CollectionKind::kMajor || young_pages_overflowed_;

@@ -51,7 +51,7 @@ class MarkSweepCollector : public Collector {
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override;
 
   void Prepare(CollectionKind kind) override;
-  Visitor& marking_visitor() override { return visitor_; }
+  Visitor& marking_visitor() override { return *tracer_; }
   void Drain() override;
   bool IsAlive(const void* payload) const override;
   void RegisterFinalizable(void* payload) override;
@@ -84,7 +84,32 @@ class MarkSweepCollector : public Collector {
   bool IsRemembered(const void* payload) const override;
 
  protected:
+  // --- For a generational collector built on this space (gen-copy: a nursery in
+  // front of it).
   void set_nursery_bytes(size_t bytes) { nursery_bytes_ = bytes; }
+  // The visitor Drain traces objects with (this space's marking visitor by default).
+  void set_tracer(CollectorVisitor* tracer) { tracer_ = tracer; }
+  bool in_cycle() const { return in_cycle_; }
+  // Marks the object `*slot` names (a small object of this space or a large one) and
+  // queues it to be traced, if it was not marked.
+  void MarkSlot(void** slot);
+  // Sets the mark of the small object at `payload`, counting it; true if it was clear.
+  GCLAB_INLINE bool Mark(const void* payload);
+  // Queues a marked object to be traced by Drain.
+  void Push(ObjectHeader* header) {
+    if (__builtin_expect(!worklist_.TryPush(header), 0)) NoteOverflow(header);
+  }
+  // A slot in memory whose objects are all young (a nursery): the write barrier skips it.
+  virtual bool SlotInYoungSpace(const void* slot) const {
+    (void)slot;
+    return false;
+  }
+  // Pages of the reservation not in use (never used, or in the pool).
+  size_t FreePages() const { return (page_limit_ - pages_.size()) + empty_pages_.size(); }
+  // Keeps `pages` free pages out of reach of allocation outside a cycle, and room in the
+  // page tables for them, so that a collection can take them without asking for memory
+  // (gen-copy's promotions). False, with nothing kept, if the tables cannot grow.
+  bool KeepPagesForCollection(size_t pages);
 
  private:
   static constexpr size_t kGranulesPerPage = kPageSize / kAllocationGranule;
@@ -143,13 +168,13 @@ class MarkSweepCollector : public Collector {
     const size_t granule = offset % kPageSize / kAllocationGranule;
     return {(this->*bits)(offset / kPageSize) + granule / 64, uint64_t{1} << (granule % 64)};
   }
-  // Sets the mark of the small object at `payload`; true if it was clear.
-  GCLAB_INLINE bool Mark(const void* payload);
   bool Refill(int size_class);
   bool TakeEmptyPage(size_t* index);
   void InitPage(size_t index, int size_class);
   // Hands page `index` to the allocator: its free list, then its unused tail.
   void HandOut(size_t index);
+  // Takes back the pages whose lists the allocator holds, counting their free cells.
+  void ReleaseAllocatingPages();
   uint32_t Frontier(size_t index) const;
   // Free cells of page `index` now, including those on the allocator's list if it
   // holds the page.
@@ -192,6 +217,7 @@ class MarkSweepCollector : public Collector {
   size_t nursery_bytes_ = 0;
   CollectionKind kind_ = CollectionKind::kMajor;  // of the current or last cycle
   bool in_cycle_ = false;                          // from Prepare to the end of Sweep
+  size_t kept_pages_ = 0;                          // KeepPagesForCollection
   // Old objects the barrier saw receive a young reference: a bit per granule (same
   // layout as the mark bitmap; the large-object prefix for large ones) so each is
   // listed once. An object the list has no memory for makes the next collection major.
@@ -204,7 +230,20 @@ class MarkSweepCollector : public Collector {
   SideVector<size_t> young_pages_;
   bool young_pages_overflowed_ = false;
   MarkingVisitor visitor_;
+  CollectorVisitor* tracer_ = &visitor_;
 };
+
+GCLAB_INLINE bool MarkSweepCollector::Mark(const void* payload) {
+  MarkBit mark = MarkBitOf(payload);
+  if (*mark.word & mark.bit) return false;
+  *mark.word |= mark.bit;
+  Page& page = pages_[static_cast<size_t>(static_cast<const char*>(payload) - memory_.base()) /
+                      kPageSize];
+  ++page.live_cells;
+  marked_bytes_ += page.cell_size;
+  marked_objects_ += 1;
+  return true;
+}
 
 }  // namespace gclab::internal
 

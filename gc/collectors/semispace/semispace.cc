@@ -23,10 +23,7 @@ absl::Status SemispaceCollector::Init(size_t heap_limit) {
     if (absl::Status s = RegisterObjectMemory(spaces_[i].base(), spaces_[i].size()); !s.ok()) {
       return s;
     }
-    auto bitmap = VirtualMemory::Reserve(heap_limit / kAllocationGranule / 8 + 8, kOsPageSize);
-    if (!bitmap.ok()) return bitmap.status();
-    start_bitmaps_[i] = std::move(*bitmap);
-    indexed_top_[i] = spaces_[i].base();
+    if (absl::Status s = starts_[i].Init(spaces_[i].base(), spaces_[i].size()); !s.ok()) return s;
   }
   if constexpr (kDebugChecks) {
     VirtualMemory::Protect(from_space().base(), from_space().size(), false);
@@ -192,26 +189,8 @@ SweepResult SemispaceCollector::Sweep() {
   result.freed_bytes = from_used - copied_bytes_;
   result += large_.Sweep();
   alloc_.top = alloc_.limit = alloc_.counted_top = copy_top_;
-  ResetObjectStarts(1 - to_index_);  // the old half's objects are gone
+  starts_[1 - to_index_].Reset();  // the old half's objects are gone
   return result;
-}
-
-void SemispaceCollector::ResetObjectStarts(int space) {
-  size_t granules = static_cast<size_t>(indexed_top_[space] - spaces_[space].base()) /
-                    kAllocationGranule;
-  std::memset(start_bitmaps_[space].base(), 0, (granules + 63) / 64 * sizeof(uint64_t));
-  indexed_top_[space] = spaces_[space].base();
-}
-
-void SemispaceCollector::IndexObjectStarts() const {
-  const VirtualMemory& space = to_space();
-  auto* bits = reinterpret_cast<uint64_t*>(start_bitmaps_[to_index_].base());
-  char*& p = indexed_top_[to_index_];
-  while (p < alloc_.top) {
-    size_t granule = static_cast<size_t>(p - space.base()) / kAllocationGranule;
-    bits[granule / 64] |= uint64_t{1} << (granule % 64);
-    p += CellSizeOf(reinterpret_cast<ObjectHeader*>(p));
-  }
 }
 
 void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
@@ -233,37 +212,11 @@ void SemispaceCollector::ReleaseMemory(size_t keep_bytes) {
 }
 
 void* SemispaceCollector::SmallHolderOf(const void* address) const {
-  // Objects are contiguous in to-space: the holder is the last object start at or
-  // before `address`.
-  const char* a = static_cast<const char*>(address);
-  if (!to_space().Contains(a) || a >= alloc_.top) return nullptr;
-  IndexObjectStarts();
-  const auto* bits = reinterpret_cast<const uint64_t*>(start_bitmaps_[to_index_].base());
-  size_t granule = static_cast<size_t>(a - to_space().base()) / kAllocationGranule;
-  size_t word = granule / 64;
-  uint64_t w = bits[word] & (~uint64_t{0} >> (63 - granule % 64));
-  while (w == 0) {
-    if (word == 0) return nullptr;
-    w = bits[--word];
-  }
-  const size_t start = word * 64 + 63 - static_cast<size_t>(__builtin_clzll(w));
-  auto* header = reinterpret_cast<ObjectHeader*>(to_space().base() + start * kAllocationGranule);
-  if (a < header->payload()) return nullptr;
-  return header->payload();
+  return starts_[to_index_].HolderOf(address, alloc_.top);
 }
 
 bool SemispaceCollector::Contains(const void* payload) const {
-  if (to_space().Contains(payload)) {
-    const char* header = static_cast<const char*>(payload) - kHeaderSize;
-    if (header < to_space().base() || static_cast<const char*>(payload) >= alloc_.top ||
-        reinterpret_cast<uintptr_t>(payload) % kAllocationGranule != 0) {
-      return false;
-    }
-    IndexObjectStarts();
-    size_t granule = static_cast<size_t>(header - to_space().base()) / kAllocationGranule;
-    auto* bits = reinterpret_cast<const uint64_t*>(start_bitmaps_[to_index_].base());
-    return (bits[granule / 64] >> (granule % 64)) & 1;
-  }
+  if (to_space().Contains(payload)) return starts_[to_index_].IsPayload(payload, alloc_.top);
   return large_.Contains(payload);
 }
 
@@ -328,7 +281,7 @@ const CollectorRegistrar kRegistrar(OptionlessRegistration<SemispaceCollector>({
     .name = "semispace",
     .summary = "moving; Cheney copying between two halves",
     .folder = "gc/collectors/semispace",
-    .capabilities = {.moves_objects = true},
+    .capabilities = {.moves_objects = true, .compacts = true},
 }));
 
 }  // namespace

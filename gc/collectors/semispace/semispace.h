@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gc/internal/collector.h"
+#include "gc/internal/object_starts.h"
 #include "gc/internal/virtual_memory.h"
 
 namespace gclab::internal {
@@ -69,18 +70,14 @@ class SemispaceCollector : public Collector {
   const VirtualMemory& from_space() const { return spaces_[1 - to_index_]; }
   char* to_end() const { return to_space().base() + to_space().size(); }
 
-  // Object starts of each half, one bit per granule, filled in lazily by Contains()
-  // (which must reject interior pointers) by walking the objects allocated since the
-  // last call; each object is walked at most once per cycle.
-  void IndexObjectStarts() const;
-  void ResetObjectStarts(int space);
   // [fault] The sweep when finalizable_ lost an object: destroys the dead by walking
   // from-space, and lists the survivors anew.
   void FinalizeByWalkingFromSpace();
 
   VirtualMemory spaces_[2];
-  VirtualMemory start_bitmaps_[2];
-  mutable char* indexed_top_[2] = {nullptr, nullptr};
+  // Object starts of each half, for Contains (which must reject interior pointers) and
+  // HolderOf.
+  ObjectStarts starts_[2];
   int to_index_ = 0;
   char* from_top_ = nullptr;    // end of the objects in from-space during a cycle
   char* copy_top_ = nullptr;    // next free byte in to-space while copying
