@@ -138,6 +138,11 @@ class Meter {
     has_max_pause_ = true;
     max_pause_ms_ = std::max(max_pause_ms_, ToMs(stats.max_pause));
   }
+  // The pauses of the minor collections (CollectionKind::kMinor) of one run.
+  void AddMinorPauses(const std::vector<double>& pauses_ms) {
+    has_minor_ = true;
+    minor_pauses_ms_.insert(minor_pauses_ms_.end(), pauses_ms.begin(), pauses_ms.end());
+  }
   void AddCollections(uint64_t collections, double pause_ms) {
     has_collections_ = true;
     collections_ += static_cast<double>(collections);
@@ -152,6 +157,14 @@ class Meter {
           benchmark::Counter(pause_ms_, benchmark::Counter::kAvgIterations);
     }
     if (has_max_pause_) state.counters["max_pause_ms"] = max_pause_ms_;
+    if (has_minor_ && !minor_pauses_ms_.empty()) {
+      std::vector<double> sorted = minor_pauses_ms_;
+      std::sort(sorted.begin(), sorted.end());
+      state.counters["minor_collections"] = benchmark::Counter(
+          static_cast<double>(sorted.size()), benchmark::Counter::kAvgIterations);
+      state.counters["minor_pause_p50_ms"] = sorted[sorted.size() / 2];
+      state.counters["minor_pause_max_ms"] = sorted.back();
+    }
     state.counters["peak_rss_mb"] = peak_rss_mb_;
     state.counters["rss_start_mb"] = rss_start_mb_;
   }
@@ -159,6 +172,8 @@ class Meter {
  private:
   bool has_collections_ = false;
   bool has_max_pause_ = false;
+  bool has_minor_ = false;
+  std::vector<double> minor_pauses_ms_;
   double collections_ = 0;
   double pause_ms_ = 0;
   double max_pause_ms_ = 0;
@@ -738,6 +753,8 @@ class GclabSystem {
     auto heap = CreateHeap(kind_, kProgramHeapLimit);
     if (!heap.ok()) return heap.status();
     heap_ = std::move(*heap);
+    pauses_ = std::make_unique<MinorPauses>(*heap_);
+    heap_->AddCollectionHook(pauses_.get());
     return absl::OkStatus();
   }
   template <typename Payload>
@@ -746,12 +763,28 @@ class GclabSystem {
   }
   void Teardown(Meter& meter) {
     meter.AddHeapStats(heap_->stats());
+    if (heap_->capabilities().generational) meter.AddMinorPauses(pauses_->pauses_ms);
+    heap_->RemoveCollectionHook(pauses_.get());
     heap_.reset();
+    pauses_.reset();
   }
 
  private:
+  // Records the pause of every minor collection, for the distribution's median.
+  struct MinorPauses final : gclab::CollectionHook {
+    explicit MinorPauses(gclab::Heap& heap) : heap(heap) { pauses_ms.reserve(1 << 16); }
+    std::string_view name() const override { return "benchmark pause recorder"; }
+    void AfterCollection() override {
+      const gclab::CycleStatistics& cycle = heap.stats().last_cycle;
+      if (cycle.kind == gclab::CollectionKind::kMinor) pauses_ms.push_back(ToMs(cycle.pause));
+    }
+    gclab::Heap& heap;
+    std::vector<double> pauses_ms;
+  };
+
   CollectorKind kind_;
   std::unique_ptr<gclab::Heap> heap_;
+  std::unique_ptr<MinorPauses> pauses_;
 };
 
 class BoehmSystem {

@@ -215,10 +215,12 @@ TEST_P(HeapTest, HandlesAndMembersFollowMovedObjects) {
   persistent->left = local;
   const void* before_local = local.Get();
   const void* before_persistent = persistent.Get();
+  const bool local_moves = testing::NextCollectionMoves(heap(), before_local);
+  const bool persistent_moves = testing::NextCollectionMoves(heap(), before_persistent);
   heap().CollectGarbage();
   if (heap().moves_objects()) {
-    EXPECT_NE(local.Get(), before_local);
-    EXPECT_NE(persistent.Get(), before_persistent);
+    if (local_moves) EXPECT_NE(local.Get(), before_local);
+    if (persistent_moves) EXPECT_NE(persistent.Get(), before_persistent);
   } else {
     EXPECT_EQ(local.Get(), before_local);
     EXPECT_EQ(persistent.Get(), before_persistent);

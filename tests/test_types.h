@@ -97,6 +97,12 @@ class Array : public GarbageCollected<Array> {
   HeapVector<Member<Node>> slots;  // in the heap, where the write hook sees its stores
 };
 
+// Whether the next collection moves the live object at `object`: a copying collector
+// that compacts moves every survivor; a generational one moves young objects, once.
+inline bool NextCollectionMoves(Heap& heap, const void* object) {
+  return heap.capabilities().compacts || (heap.moves_objects() && heap.InYoungGeneration(object));
+}
+
 inline std::string CollectorParamName(const ::testing::TestParamInfo<CollectorKind>& info) {
   std::string name(CollectorName(info.param));
   for (char& c : name) {
