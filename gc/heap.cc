@@ -149,10 +149,11 @@ void HeapImpl::SetBudget(size_t budget) {
   size_t room = options_.heap_limit > stats_.live_bytes ? options_.heap_limit - stats_.live_bytes : 0;
   budget = std::min(budget, room);
   bytes_at_last_collection_ = heap_.alloc_.bytes_allocated;
-  major_budget_end_ = bytes_at_last_collection_ + budget;
-  // [gen.policy] A generational collector's nursery is a slice of the budget.
+  old_limit_ = stats_.live_bytes + budget;
+  // [gen.policy] A generational collector collects a nursery later at most; whether
+  // minor or major depends on the old generation (KindFor).
   const size_t nursery = collector_->nursery_bytes();
-  budget_end_ = bytes_at_last_collection_ + (nursery != 0 ? std::min(budget, nursery) : budget);
+  budget_end_ = bytes_at_last_collection_ + (nursery != 0 ? std::min(nursery, budget) : budget);
   heap_.alloc_.trigger = stress_.collects() ? 0 : budget_end_;
 }
 
@@ -161,7 +162,7 @@ CollectionKind HeapImpl::KindFor(CollectionReason reason) const {
   if (reason != CollectionReason::kAllocationBudget && reason != CollectionReason::kStress) {
     return CollectionKind::kMajor;
   }
-  if (collector_->NeedsMajorCollection() || heap_.alloc_.bytes_allocated >= major_budget_end_) {
+  if (collector_->NeedsMajorCollection() || stats_.live_bytes >= old_limit_) {
     return CollectionKind::kMajor;
   }
   return CollectionKind::kMinor;

@@ -42,8 +42,11 @@ std::string GrowthFactorPolicy::name() const {
 
 size_t FixedBudgetPolicy::NextBudget(const PolicyInput& input) {
   if (input.kind == CollectionKind::kMajor) return budget_;
-  const uint64_t spent = input.bytes_allocated_since_last_major_collection;
-  return spent < budget_ ? budget_ - static_cast<size_t>(spent) : 0;
+  // What the old generation grew by since the last major collection is spent.
+  const size_t grown = input.live_bytes > input.live_bytes_after_last_major_collection
+                           ? input.live_bytes - input.live_bytes_after_last_major_collection
+                           : 0;
+  return grown < budget_ ? budget_ - grown : 0;
 }
 
 size_t GrowthFactorPolicy::NextBudget(const PolicyInput& input) {

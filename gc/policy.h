@@ -14,13 +14,17 @@
 // A researcher's own policy implements TriggerPolicy; it sees the statistics of the
 // cycle that just ended (PolicyInput) and may keep state between cycles.
 //
-// Generational collectors. The budget is what may be allocated before the next
-// *major* collection. The heap cuts it into minor collections of the collector's
-// nursery size, and the collection that finds the budget spent is major. So after a
-// minor collection a policy answers what is left of the budget it gave after the last
-// major one (both policies here do, from the *_last_major_collection fields); a policy
-// that hands out a fresh budget after every minor collection postpones major
-// collections until the heap limit forces one.
+// Generational collectors. The budget is how far the heap may grow before the next
+// *major* collection: for a collector that is not generational every allocated byte
+// stays until the next collection, so that is the allocation between collections; a
+// generational one runs a minor collection every nursery (a collector option) or
+// budget, whichever is smaller, and the budget bounds the growth of what they keep,
+// the old generation. The first
+// collection that starts with the kept bytes past the last collection's live bytes
+// plus the budget is major. So after a minor collection a policy answers what is left
+// of the growth it allowed at the last major one (both policies here do, from the
+// *_last_major_collection fields); a policy that hands out a fresh budget after every
+// minor collection postpones major collections until the heap limit forces one.
 //
 // External memory. Heap objects that own big buffers outside the heap (a linear
 // memory's committed pages) report them with Heap::AdjustExternalMemory. A few bytes
@@ -52,7 +56,8 @@ struct PolicyInput {
   size_t heap_limit = 0;        // HeapOptions::heap_limit
   size_t external_bytes = 0;    // external memory after the collection (see above)
   uint64_t bytes_allocated_since_last_collection = 0;
-  // As of the last major collection (this one, if it was major).
+  // As of the last major collection (this one, if it was major). The growth of the
+  // old generation since then is live_bytes - live_bytes_after_last_major_collection.
   size_t live_bytes_after_last_major_collection = 0;
   uint64_t bytes_allocated_since_last_major_collection = 0;
   absl::Duration last_pause;    // of the collection that just ended
@@ -83,7 +88,8 @@ class TriggerPolicy {
 };
 
 // Collects after every `budget_bytes` of allocation (a generational collector: a
-// major collection after every `budget_bytes`, minor ones between).
+// major collection once the old generation has grown by `budget_bytes`, minor ones
+// every nursery).
 class FixedBudgetPolicy final : public TriggerPolicy {
  public:
   static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(size_t budget_bytes);

@@ -80,8 +80,8 @@ class HeapImpl {
     return heap_.alloc_.bytes_allocated - bytes_at_last_collection_;
   }
   // Major unless the collector is generational, the reason is the allocation budget
-  // or a stress point, the policy's budget (which runs to the next major collection)
-  // is not spent, and the collector does not ask for one.
+  // or a stress point, the old generation has not reached the policy's limit, and the
+  // collector does not ask for one ([gen.policy]).
   CollectionKind KindFor(CollectionReason reason) const;
   uint64_t BudgetRemaining() const;
   uint64_t HardRemaining() const;
@@ -121,10 +121,10 @@ class HeapImpl {
   // same, except under an allocation-driven stress mode, where it is 0 so that every
   // allocation reaches the slow path and is counted.
   uint64_t budget_end_ = 0;
-  // A generational collector's: budget_end_ is the end of the current nursery, at
-  // most its nursery size away; the policy's budget ends here, and the collection
-  // that starts past it is major ([gen.policy]).
-  uint64_t major_budget_end_ = 0;
+  // The kept bytes at which the next collection is major: the live bytes of the last
+  // collection plus the policy's budget. A generational collector's budget_end_ is at
+  // most a nursery away ([gen.policy]).
+  size_t old_limit_ = 0;
   uint64_t bytes_at_last_major_ = 0;
   size_t live_after_last_major_ = 0;
   StressOptions stress_;
