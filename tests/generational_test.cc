@@ -307,6 +307,22 @@ TEST_P(GenerationalTest, TheRememberedSetVerifierNamesAnUnrememberedOldToYoungEd
   old->left = nullptr;
 }
 
+TEST_P(GenerationalTest, TheNurseryOptionIsChecked) {
+  HeapOptions options;
+  options.collector = GetParam();
+  options.collector_options = {{"nursery", "1M"}};
+  EXPECT_TRUE(Heap::Create(options).ok());
+  options.collector_options = {{"nursery", "16K"}};
+  absl::StatusOr<std::unique_ptr<Heap>> small = Heap::Create(options);
+  EXPECT_EQ(small.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(small.status().message().find("between 64K and 4G"), std::string::npos)
+      << small.status();
+  options.collector_options = {{"nursery", "4 M"}};
+  EXPECT_EQ(Heap::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.collector_options = {{"nursery-bytes", "4M"}};
+  EXPECT_EQ(Heap::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Generational, GenerationalTest,
                          ::testing::ValuesIn(GenerationalCollectors()),
                          testing::CollectorParamName);

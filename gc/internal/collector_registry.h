@@ -6,27 +6,27 @@
 //
 //   const CollectorRegistrar kRegistrar([] {
 //     CollectorRegistration r;
-//     r.info.name = "gen-copy";
-//     r.info.summary = "a copying nursery promoting into mark-sweep pages";
-//     r.info.folder = "gc/collectors/gen_copy";
+//     r.info.name = "mark-region";
+//     r.info.summary = "Immix-style lines and blocks, opportunistic evacuation";
+//     r.info.folder = "gc/collectors/mark_region";
 //     r.info.capabilities.moves_objects = true;
-//     r.info.capabilities.write_barrier = true;
-//     r.info.options = {"nursery-bytes: the nursery's size (default 4M)"};
+//     r.info.options = {"line-bytes: the line size (default 256)"};
 //     r.factory = [](AllocationState& alloc, const CollectorOptions& options)
 //         -> absl::StatusOr<std::unique_ptr<Collector>> {
-//       if (absl::Status s = RejectUnknownOptions("gen-copy", options, {"nursery-bytes"});
+//       if (absl::Status s = RejectUnknownOptions("mark-region", options, {"line-bytes"});
 //           !s.ok()) {
 //         return s;
 //       }
-//       absl::StatusOr<uint64_t> nursery = ByteSizeOption("gen-copy", options,
-//                                                          "nursery-bytes", 4 << 20);
-//       if (!nursery.ok()) return nursery.status();
-//       return std::make_unique<GenCopyCollector>(alloc, *nursery);
+//       absl::StatusOr<uint64_t> line = ByteSizeOption("mark-region", options,
+//                                                       "line-bytes", 256);
+//       if (!line.ok()) return line.status();
+//       return std::make_unique<MarkRegionCollector>(alloc, *line);
 //     };
 //     return r;
 //   }());
 //
-// A collector that reads no options registers with OptionlessRegistration<C>(info).
+// A collector that reads no options registers with OptionlessRegistration<C>(info);
+// a generational one whose only option is its nursery, with NurseryRegistration<C>.
 //
 // gc/BUILD compiles every gc/collectors/*/*.cc into the heap library, kept whole
 // (alwayslink) so that the registrations run: adding a folder edits no other file.
@@ -42,6 +42,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
 #include "gc/collectors.h"
 #include "gc/internal/allocation_state.h"
 
@@ -87,6 +88,30 @@ CollectorRegistration OptionlessRegistration(CollectorInfo info) {
       -> absl::StatusOr<std::unique_ptr<Collector>> {
     if (absl::Status s = RejectUnknownOptions(name, options, {}); !s.ok()) return s;
     return std::unique_ptr<Collector>(std::make_unique<C>(alloc));
+  };
+  return r;
+}
+
+// The registration of a generational collector `C`, built from the allocation state
+// and its nursery size, that reads one option: "nursery", a byte size from 64K to 4G,
+// `default_nursery` when not given. Adds the option's line to info.options.
+template <typename C>
+CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_nursery) {
+  CollectorRegistration r;
+  r.info = std::move(info);
+  r.info.options.push_back(
+      "nursery: bytes allocated between minor collections, 64K to 4G (default 4M)");
+  const std::string_view name = r.info.name;
+  r.factory = [name, default_nursery](AllocationState& alloc, const CollectorOptions& options)
+      -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions(name, options, {"nursery"}); !s.ok()) return s;
+    absl::StatusOr<uint64_t> nursery = ByteSizeOption(name, options, "nursery", default_nursery);
+    if (!nursery.ok()) return nursery.status();
+    if (*nursery < (uint64_t{64} << 10) || *nursery > (uint64_t{4} << 30)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: %s's nursery must be between 64K and 4G bytes, got %d", name, *nursery));
+    }
+    return std::unique_ptr<Collector>(std::make_unique<C>(alloc, static_cast<size_t>(*nursery)));
   };
   return r;
 }

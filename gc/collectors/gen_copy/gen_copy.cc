@@ -256,31 +256,12 @@ class GenCopyCollector final : public MarkSweepCollector {
   EvacuatingVisitor visitor_;
 };
 
-constexpr char kName[] = "gen-copy";
-constexpr uint64_t kDefaultNursery = uint64_t{4} << 20;
-
-const CollectorRegistrar kRegistrar([] {
-  CollectorRegistration r;
-  r.info.name = kName;
-  r.info.summary = "generational: a bump nursery evacuated into sticky-mark mark-sweep pages";
-  r.info.folder = "gc/collectors/gen_copy";
-  r.info.capabilities.moves_objects = true;
-  r.info.capabilities.write_barrier = true;
-  r.info.capabilities.generational = true;
-  r.info.options = {"nursery: bytes of the nursery, allocated between minor collections (default 4M)"};
-  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
-      -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions(kName, options, {"nursery"}); !s.ok()) return s;
-    absl::StatusOr<uint64_t> nursery = ByteSizeOption(kName, options, "nursery", kDefaultNursery);
-    if (!nursery.ok()) return nursery.status();
-    if (*nursery < 64 * 1024 || *nursery > (uint64_t{1} << 32)) {
-      return absl::InvalidArgumentError(
-          "gclab: gen-copy's nursery must be between 64K and 4G bytes");
-    }
-    return std::unique_ptr<Collector>(std::make_unique<GenCopyCollector>(alloc, *nursery));
-  };
-  return r;
-}());
+const CollectorRegistrar kRegistrar(NurseryRegistration<GenCopyCollector>(
+    {.name = "gen-copy",
+     .summary = "generational: a bump nursery evacuated into sticky-mark mark-sweep pages",
+     .folder = "gc/collectors/gen_copy",
+     .capabilities = {.moves_objects = true, .write_barrier = true, .generational = true}},
+    /*default_nursery=*/uint64_t{4} << 20));
 
 }  // namespace
 }  // namespace gclab::internal

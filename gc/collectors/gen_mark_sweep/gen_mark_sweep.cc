@@ -22,30 +22,12 @@ class GenMarkSweepCollector final : public MarkSweepCollector {
   }
 };
 
-constexpr char kName[] = "gen-mark-sweep";
-constexpr uint64_t kDefaultNursery = uint64_t{4} << 20;
-
-const CollectorRegistrar kRegistrar([] {
-  CollectorRegistration r;
-  r.info.name = kName;
-  r.info.summary = "generational, non-moving: sticky mark bits, object-remembering barrier";
-  r.info.folder = "gc/collectors/gen_mark_sweep";
-  r.info.capabilities.write_barrier = true;
-  r.info.capabilities.generational = true;
-  r.info.options = {"nursery: bytes allocated between minor collections (default 4M)"};
-  r.factory = [](AllocationState& alloc, const CollectorOptions& options)
-      -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions(kName, options, {"nursery"}); !s.ok()) return s;
-    absl::StatusOr<uint64_t> nursery = ByteSizeOption(kName, options, "nursery", kDefaultNursery);
-    if (!nursery.ok()) return nursery.status();
-    if (*nursery < 64 * 1024) {
-      return absl::InvalidArgumentError(
-          "gclab: gen-mark-sweep's nursery must be at least 64K bytes");
-    }
-    return std::unique_ptr<Collector>(std::make_unique<GenMarkSweepCollector>(alloc, *nursery));
-  };
-  return r;
-}());
+const CollectorRegistrar kRegistrar(NurseryRegistration<GenMarkSweepCollector>(
+    {.name = "gen-mark-sweep",
+     .summary = "generational, non-moving: sticky mark bits, object-remembering barrier",
+     .folder = "gc/collectors/gen_mark_sweep",
+     .capabilities = {.write_barrier = true, .generational = true}},
+    /*default_nursery=*/uint64_t{4} << 20));
 
 }  // namespace
 }  // namespace gclab::internal
