@@ -97,8 +97,10 @@ enum class EphemeronAlgorithm {
 //   verify         after every collection, re-trace the heap with an independent
 //                  marker and compare it object by object with what the collector kept
 // A collection point that falls inside a heap object's constructor is taken at the
-// next allocation outside one ([alloc.ctor]). Stress collections are full collections
-// like any other (CollectionReason::kStress): each one also sets the next budget.
+// next allocation outside one ([alloc.ctor]). Stress collections are collections like
+// any other (CollectionReason::kStress; minor or major on a generational collector, as
+// an allocation-budget one would be, gc/DESIGN.md [gen.policy]): each one also sets
+// the next budget.
 struct StressOptions {
   uint64_t collect_every_allocations = 0;  // 0: off
   uint64_t collect_every_bytes = 0;        // 0: off

@@ -17,18 +17,22 @@ bazel_status=${PIPESTATUS[0]}
 
 targets=$(bazel query 'tests(//...)' 2>/dev/null)
 python3 - "$bazel_status" $targets <<'PY'
-import os, sys, xml.etree.ElementTree as ET
+import glob, os, sys, xml.etree.ElementTree as ET
 status, targets = int(sys.argv[1]), sys.argv[2:]
 passed = failed = 0
 for t in targets:
-    path = os.path.join("bazel-testlogs", t.lstrip("/").replace(":", "/"), "test.xml")
+    logs = os.path.join("bazel-testlogs", t.lstrip("/").replace(":", "/"))
+    # A sharded test (shard_count in its BUILD rule) writes one file per shard.
+    paths = sorted(glob.glob(os.path.join(logs, "shard_*_of_*", "test.xml")))
+    if not paths:
+        paths = [os.path.join(logs, "test.xml")]
     try:
-        root = ET.parse(path).getroot()
+        roots = [ET.parse(path).getroot() for path in paths]
     except (OSError, ET.ParseError):
         print(f"gclab: no test results for {t}", file=sys.stderr)
         failed += 1
         continue
-    cases = root.iter("testcase")
+    cases = [case for root in roots for case in root.iter("testcase")]
     n = 0
     for case in cases:
         n += 1

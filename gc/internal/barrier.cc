@@ -10,6 +10,32 @@ namespace gclab::internal {
 
 std::atomic<uint32_t> write_barrier_heaps{0};
 std::atomic<uint32_t> load_barrier_heaps{0};
+std::atomic<uintptr_t> exempt_slots_begin{0};
+std::atomic<uintptr_t> exempt_slots_size{0};
+
+namespace {
+std::atomic<bool> exempt_claimed{false};
+}  // namespace
+
+bool ClaimExemptSlots(const void* begin, size_t size) {
+  bool expected = false;
+  if (!exempt_claimed.compare_exchange_strong(expected, true)) return false;
+  // Size 0 first: a store racing with the claim sees an empty range.
+  exempt_slots_size.store(0, std::memory_order_relaxed);
+  exempt_slots_begin.store(reinterpret_cast<uintptr_t>(begin), std::memory_order_relaxed);
+  exempt_slots_size.store(size, std::memory_order_release);
+  return true;
+}
+
+void ReleaseExemptSlots(const void* begin) {
+  if (!exempt_claimed.load() ||
+      exempt_slots_begin.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(begin)) {
+    return;
+  }
+  exempt_slots_size.store(0, std::memory_order_release);
+  exempt_slots_begin.store(0, std::memory_order_relaxed);
+  exempt_claimed.store(false);
+}
 
 namespace {
 

@@ -23,6 +23,17 @@ namespace gclab::internal {
 extern std::atomic<uint32_t> write_barrier_heaps;
 extern std::atomic<uint32_t> load_barrier_heaps;
 
+// [barrier.exempt] One range of memory whose slots need no write hook (a generational
+// collector's nursery: every holder there is young), tested inline so that such stores
+// skip the slow path. One range for the process: the first collector that claims it
+// gets it, and the others' stores take the slow path, which is always correct.
+extern std::atomic<uintptr_t> exempt_slots_begin;
+extern std::atomic<uintptr_t> exempt_slots_size;
+// True if the range was free and is now [begin, begin + size).
+bool ClaimExemptSlots(const void* begin, size_t size);
+// Gives the range back, if `begin` holds it.
+void ReleaseExemptSlots(const void* begin);
+
 [[gnu::noinline]] void WriteBarrierSlow(void** slot, void* old_value, void* new_value);
 [[gnu::noinline]] void LoadBarrierSlow(void* const* slot, void* value);
 
@@ -31,6 +42,12 @@ extern std::atomic<uint32_t> load_barrier_heaps;
 GCLAB_INLINE void WriteBarrier(void** slot, void* old_value, void* new_value) {
   if (__builtin_expect(kDebugChecks || write_barrier_heaps.load(std::memory_order_relaxed) != 0,
                        0)) {
+    // Debug builds check every store on the slow path ([ref.member]).
+    if (!kDebugChecks &&
+        reinterpret_cast<uintptr_t>(slot) - exempt_slots_begin.load(std::memory_order_relaxed) <
+            exempt_slots_size.load(std::memory_order_relaxed)) {
+      return;
+    }
     WriteBarrierSlow(slot, old_value, new_value);
   }
 }

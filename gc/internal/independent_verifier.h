@@ -5,7 +5,8 @@
 // right objects. It shares no marking code with any collector: it lists the objects
 // the collector kept (ForEachObject), traces the object graph again from the roots
 // with its own breadth-first walk and its own ephemeron rule, and compares the two
-// sets object by object (gc/DESIGN.md [stress.verify]):
+// sets object by object (gc/DESIGN.md [stress.verify]; after a minor collection the
+// heap passes the old objects as roots, since the collection keeps them all):
 //   - every reference reached must be an object the collector kept, with a sound
 //     header (else: a dangling reference, reported with the path from a root);
 //   - every kept object must be reached (else: the collector kept garbage, or the
@@ -64,8 +65,8 @@ class IndependentVerifier {
     void** value_slot;
     uint32_t holder;
   };
-  // A weak reference or an ephemeron key: after a full collection it is null or points
-  // at a reached object.
+  // A weak reference or an ephemeron key: after a collection it is null or points at a
+  // reached object (after a minor one, old objects are roots: reached).
   struct WeakSlot {
     void** slot;
     uint32_t holder;  // kNone: a weak root, labelled by `label`

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "gc/collectors/mark_sweep/mark_sweep.h"
+#include "gc/internal/barrier.h"
 #include "gc/internal/check.h"
 #include "gc/internal/chunk_table.h"
 #include "gc/internal/collector_registry.h"
@@ -44,8 +45,14 @@ class GenCopyCollector final : public MarkSweepCollector {
     nursery_ = std::move(*memory);
     if (absl::Status s = RegisterObjectMemory(nursery_.base(), nursery_.size()); !s.ok()) return s;
     if (absl::Status s = starts_.Init(nursery_.base(), nursery_.size()); !s.ok()) return s;
+    // Stores into nursery objects need no barrier: exempt them inline if no other
+    // heap has ([barrier.exempt]); otherwise SlotInYoungSpace turns them away.
+    exempt_ = ClaimExemptSlots(nursery_.base(), nursery_.size());
     StartNursery();
     return absl::OkStatus();
+  }
+  ~GenCopyCollector() override {
+    if (exempt_) ReleaseExemptSlots(nursery_.base());
   }
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override {
@@ -253,6 +260,7 @@ class GenCopyCollector final : public MarkSweepCollector {
   // for makes the sweep walk the nursery.
   SideVector<void*> finalizable_;
   bool finalizable_lost_ = false;
+  bool exempt_ = false;  // holds the process's exempt range ([barrier.exempt])
   EvacuatingVisitor visitor_;
 };
 
