@@ -52,6 +52,19 @@ struct AllocationState {
     counted_top = top;
   }
 
+  // Bump mode, for a collector's AllocateSmall (the heap has flushed the buffer): the
+  // cell of `cell_size` bytes at `top`, and a new buffer after it that ends where the
+  // budget (`allowed`) or the space (`end`) does; null if the cell passes either.
+  ObjectHeader* BumpNewBuffer(size_t cell_size, uint64_t allowed, char* end) {
+    if (cell_size > allowed || cell_size > static_cast<size_t>(end - top)) return nullptr;
+    auto* header = reinterpret_cast<ObjectHeader*>(top);
+    top += cell_size;
+    counted_top = top;
+    const uint64_t buffer = allowed - cell_size;
+    limit = top + (buffer < static_cast<uint64_t>(end - top) ? buffer : static_cast<uint64_t>(end - top));
+    return header;
+  }
+
   // A cell of kCellSize bytes (or of its size class, in free-list mode), or null when
   // the slow path must decide. The caller writes the header word.
   template <size_t kCellSize>

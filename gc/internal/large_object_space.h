@@ -61,12 +61,7 @@ class LargeObjectSpace {
   static size_t CellSize(const ObjectHeader* header) { return *Prefix(header) >> kFlagBits; }
   static bool IsMarked(const ObjectHeader* header) { return *Prefix(header) & kMarkedBit; }
   // Sets the mark; true if it was clear (the caller then traces the object).
-  static bool Mark(ObjectHeader* header) {
-    uint64_t& prefix = *Prefix(header);
-    if (prefix & kMarkedBit) return false;
-    prefix |= kMarkedBit;
-    return true;
-  }
+  static bool Mark(ObjectHeader* header) { return SetFlag(header, kMarkedBit); }
   // [fault] A marked object that its collector's worklist had no room for: flagged
   // here, and handed to f(header) by TakeOverflowed, which clears the flag first.
   static void SetOverflowed(ObjectHeader* header) { *Prefix(header) |= kOverflowedBit; }
@@ -82,12 +77,7 @@ class LargeObjectSpace {
   // In a generational collector's remembered set ([gen.remember]): Remember sets the
   // bit and returns true if it was clear.
   static bool IsRemembered(const ObjectHeader* header) { return *Prefix(header) & kRememberedBit; }
-  static bool Remember(ObjectHeader* header) {
-    uint64_t& prefix = *Prefix(header);
-    if (prefix & kRememberedBit) return false;
-    prefix |= kRememberedBit;
-    return true;
-  }
+  static bool Remember(ObjectHeader* header) { return SetFlag(header, kRememberedBit); }
   static void Forget(ObjectHeader* header) { *Prefix(header) &= ~kRememberedBit; }
 
   // Destroys and unmaps unmarked objects; clears the marks of the rest, unless
@@ -112,6 +102,13 @@ class LargeObjectSpace {
   static constexpr int kFlagBits = 3;
   static uint64_t* Prefix(const ObjectHeader* header) {
     return reinterpret_cast<uint64_t*>(const_cast<ObjectHeader*>(header)) - 1;
+  }
+  // Sets `flag` in the prefix; true if it was clear.
+  static bool SetFlag(ObjectHeader* header, uint64_t flag) {
+    uint64_t& prefix = *Prefix(header);
+    if (prefix & flag) return false;
+    prefix |= flag;
+    return true;
   }
   void Unmap(ObjectHeader* header);
 

@@ -56,17 +56,10 @@ class GenCopyCollector final : public MarkSweepCollector {
   }
 
   ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) override {
-    char* top = alloc_.top;
-    if (cell_size <= allowed && cell_size <= static_cast<size_t>(nursery_end_ - top)) {
-      auto* header = reinterpret_cast<ObjectHeader*>(top);
+    // The new buffer ends where the budget (or the nursery) does; the fast path fills it.
+    if (ObjectHeader* header = alloc_.BumpNewBuffer(cell_size, allowed, nursery_end_)) {
       *allocated = cell_size;
-      top += cell_size;
-      // The new buffer ends where the budget (or the nursery) does; the fast path fills it.
-      const size_t buffer =
-          std::min<uint64_t>(allowed - cell_size, static_cast<size_t>(nursery_end_ - top));
-      alloc_.top = alloc_.counted_top = top;
-      alloc_.limit = top + buffer;
-      nursery_used_ = std::max(nursery_used_, static_cast<size_t>(top - nursery_.base()));
+      nursery_used_ = std::max(nursery_used_, static_cast<size_t>(alloc_.top - nursery_.base()));
       return header;
     }
     // The nursery is full (an allocation past the budget, in a constructor) or was

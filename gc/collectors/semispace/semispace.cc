@@ -34,16 +34,9 @@ absl::Status SemispaceCollector::Init(size_t heap_limit) {
 
 ObjectHeader* SemispaceCollector::AllocateSmall(size_t cell_size, uint64_t allowed,
                                                 size_t* allocated) {
-  char* top = alloc_.top;
-  if (cell_size > allowed || cell_size > static_cast<size_t>(to_end() - top)) return nullptr;
-  auto* header = reinterpret_cast<ObjectHeader*>(top);
-  *allocated = cell_size;
-  top += cell_size;
   // The new buffer ends where the budget (or the space) does; the fast path fills it.
-  size_t buffer = std::min<uint64_t>(allowed - cell_size, static_cast<size_t>(to_end() - top));
-  alloc_.top = alloc_.counted_top = top;
-  alloc_.limit = top + buffer;
-  return header;
+  *allocated = cell_size;
+  return alloc_.BumpNewBuffer(cell_size, allowed, to_end());
 }
 
 void SemispaceCollector::RegisterFinalizable(void* payload) {
