@@ -342,6 +342,58 @@ TEST_P(GenerationalTest, TheNurseryOptionIsChecked) {
   EXPECT_EQ(Heap::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
   options.collector_options = {{"nursery-bytes", "4M"}};
   EXPECT_EQ(Heap::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.collector_options = {{"nursery", "1M"}, {"nursery-max", "64M"}};
+  EXPECT_TRUE(Heap::Create(options).ok());
+  options.collector_options = {{"nursery-max", "8G"}};
+  EXPECT_EQ(Heap::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.collector_options = {{"nursery", "1M"}, {"nursery-max", "512K"}};
+  absl::StatusOr<std::unique_ptr<Heap>> inverted = Heap::Create(options);
+  EXPECT_EQ(inverted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(inverted.status().message().find("below its nursery"), std::string::npos)
+      << inverted.status();
+}
+
+// [gen.nursery.size] A nursery that survives whole doubles, up to nursery-max; one
+// whose objects all die halves, down to nursery. Seen through the number of minor
+// collections that a given allocation takes.
+TEST_P(GenerationalTest, TheNurseryGrowsWhileItSurvivesAndShrinksWhileItDies) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  HeapOptions options;
+  options.collector = GetParam();
+  options.heap_limit = 256 * kMiB;
+  options.policy = FixedBudgetPolicy::Create(64 * kMiB).value();  // the nursery decides
+  options.collector_options = {{"nursery", "256K"}, {"nursery-max", "4M"}};
+  std::unique_ptr<Heap> heap = Heap::Create(testing::WithoutStress(options)).value();
+  HandleScope scope(*heap);
+  // Allocates `bytes` in 32-byte nodes; kept in a list when `keep`. The minor
+  // collections it took.
+  auto allocate = [&](size_t bytes, bool keep) {
+    const uint64_t before = heap->stats().minor_collections;
+    HandleScope inner(*heap);
+    Local<Node> list;
+    for (size_t i = 0; i < bytes / 32; ++i) {
+      if (!keep) {
+        heap->NewRaw<Node>(static_cast<int64_t>(i));  // garbage at once: no handle holds it
+        continue;
+      }
+      Local<Node> node = heap->New<Node>(static_cast<int64_t>(i));
+      node->left = list.Get();
+      list = node;
+    }
+    return heap->stats().minor_collections - before;
+  };
+  // 16 MiB kept: 64 minor collections at 256K each; growing, 256K + 512K + ... + 4M
+  // covers 8 MiB in 5, and 4M each after that.
+  const uint64_t growing = allocate(16 * kMiB, /*keep=*/true);
+  EXPECT_GE(growing, 5u);
+  EXPECT_LE(growing, 12u) << "the nursery did not grow";
+  heap->CollectGarbage();  // the list is garbage now
+  // Garbage only: the nursery halves back to 256K within a few collections, after which
+  // 8 MiB takes about 32 of them.
+  allocate(32 * kMiB, /*keep=*/false);
+  const uint64_t shrunk = allocate(8 * kMiB, /*keep=*/false);
+  EXPECT_GE(shrunk, 24u) << "the nursery did not shrink back";
+  EXPECT_LE(shrunk, 40u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Generational, GenerationalTest,

@@ -45,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "gc/collectors.h"
 #include "gc/internal/allocation_state.h"
+#include "gc/internal/nursery_sizing.h"
 
 namespace gclab::internal {
 
@@ -93,25 +94,48 @@ CollectorRegistration OptionlessRegistration(CollectorInfo info) {
 }
 
 // The registration of a generational collector `C`, built from the allocation state
-// and its nursery size, that reads one option: "nursery", a byte size from 64K to 4G,
-// `default_nursery` when not given. Adds the option's line to info.options.
+// and its nursery's bounds (NurserySizing), that reads two options, byte sizes from 64K
+// to 4G: "nursery", the first and smallest nursery (`default_nursery` when not given),
+// and "nursery-max", the largest it grows to (`default_nursery_max`, or "nursery" when
+// only that is given: a nursery set alone is fixed). Adds their lines to info.options.
 template <typename C>
-CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_nursery) {
+CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_nursery,
+                                          uint64_t default_nursery_max) {
   CollectorRegistration r;
   r.info = std::move(info);
   r.info.options.push_back(
-      "nursery: bytes allocated between minor collections, 64K to 4G (default 4M)");
+      "nursery: bytes allocated between minor collections at first and at least, 64K to 4G "
+      "(default 4M; alone, a fixed nursery)");
+  r.info.options.push_back(
+      "nursery-max: the most the nursery grows to while much of it survives, 64K to 4G "
+      "(default 64M)");
   const std::string_view name = r.info.name;
-  r.factory = [name, default_nursery](AllocationState& alloc, const CollectorOptions& options)
-      -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions(name, options, {"nursery"}); !s.ok()) return s;
+  r.factory = [name, default_nursery, default_nursery_max](
+                  AllocationState& alloc,
+                  const CollectorOptions& options) -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions(name, options, {"nursery", "nursery-max"}); !s.ok()) {
+      return s;
+    }
     absl::StatusOr<uint64_t> nursery = ByteSizeOption(name, options, "nursery", default_nursery);
     if (!nursery.ok()) return nursery.status();
-    if (*nursery < (uint64_t{64} << 10) || *nursery > (uint64_t{4} << 30)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "gclab: %s's nursery must be between 64K and 4G bytes, got %d", name, *nursery));
+    const bool fixed = options.count("nursery") != 0 && options.count("nursery-max") == 0;
+    absl::StatusOr<uint64_t> max =
+        ByteSizeOption(name, options, "nursery-max", fixed ? *nursery : default_nursery_max);
+    if (!max.ok()) return max.status();
+    for (const auto& [option, value] :
+         {std::pair{"nursery", *nursery}, std::pair{"nursery-max", *max}}) {
+      if (value < (uint64_t{64} << 10) || value > (uint64_t{4} << 30)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "gclab: %s's %s must be between 64K and 4G bytes, got %d", name, option, value));
+      }
     }
-    return std::unique_ptr<Collector>(std::make_unique<C>(alloc, static_cast<size_t>(*nursery)));
+    if (*max < *nursery) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "gclab: %s's nursery-max (%d bytes) is below its nursery (%d bytes)", name, *max,
+          *nursery));
+    }
+    return std::unique_ptr<Collector>(std::make_unique<C>(
+        alloc, NurserySizing(static_cast<size_t>(*nursery), static_cast<size_t>(*max))));
   };
   return r;
 }

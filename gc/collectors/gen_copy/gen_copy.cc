@@ -31,16 +31,17 @@ namespace {
 
 class GenCopyCollector final : public MarkSweepCollector {
  public:
-  GenCopyCollector(AllocationState& alloc, size_t nursery_bytes)
+  GenCopyCollector(AllocationState& alloc, NurserySizing nursery)
       : MarkSweepCollector(alloc, /*sticky_marks=*/true), visitor_(*this) {
-    set_nursery_bytes(nursery_bytes);
+    set_nursery_sizing(nursery);
     set_tracer(&visitor_);
     alloc_.free_list_mode = false;  // the nursery is bump-allocated
   }
 
   absl::Status Init(size_t heap_limit) override {
     if (absl::Status s = MarkSweepCollector::Init(heap_limit); !s.ok()) return s;
-    auto memory = VirtualMemory::Reserve(RoundUp(nursery_bytes(), kChunkSize), kChunkSize);
+    // Address space for the largest nursery; pages are touched as it grows.
+    auto memory = VirtualMemory::Reserve(RoundUp(nursery_sizing().max(), kChunkSize), kChunkSize);
     if (!memory.ok()) return memory.status();
     nursery_ = std::move(*memory);
     if (absl::Status s = RegisterObjectMemory(nursery_.base(), nursery_.size()); !s.ok()) return s;
@@ -122,12 +123,12 @@ class GenCopyCollector final : public MarkSweepCollector {
       }
     }
     finalizable_.clear();
-    SweepResult result = MarkSweepCollector::Sweep();
-    const size_t used = static_cast<size_t>(nursery_top_ - nursery_.base());
-    result.freed_bytes += used - promoted_bytes_;
     // A promoted copy takes a cell of its size class: the allocator counts the growth,
     // so that bytes_allocated - bytes_freed is still the live bytes ([stats.independent]).
     alloc_.bytes_allocated += promotion_growth_;
+    SweepResult result = MarkSweepCollector::Sweep();
+    const size_t used = static_cast<size_t>(nursery_top_ - nursery_.base());
+    result.freed_bytes += used - promoted_bytes_;
     if (zap_freed_) std::memset(nursery_.base(), kZapByte, used);
     starts_.Reset();
     StartNursery();
@@ -262,7 +263,7 @@ const CollectorRegistrar kRegistrar(NurseryRegistration<GenCopyCollector>(
      .summary = "generational: a bump nursery evacuated into sticky-mark mark-sweep pages",
      .folder = "gc/collectors/gen_copy",
      .capabilities = {.moves_objects = true, .write_barrier = true, .generational = true}},
-    /*default_nursery=*/uint64_t{4} << 20));
+    /*default_nursery=*/uint64_t{4} << 20, /*default_nursery_max=*/uint64_t{64} << 20));
 
 }  // namespace
 }  // namespace gclab::internal

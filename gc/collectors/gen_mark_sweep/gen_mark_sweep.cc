@@ -16,9 +16,9 @@ namespace {
 
 class GenMarkSweepCollector final : public MarkSweepCollector {
  public:
-  GenMarkSweepCollector(AllocationState& alloc, size_t nursery_bytes)
+  GenMarkSweepCollector(AllocationState& alloc, NurserySizing nursery)
       : MarkSweepCollector(alloc, /*sticky_marks=*/true) {
-    set_nursery_bytes(nursery_bytes);
+    set_nursery_sizing(nursery);
   }
 };
 
@@ -27,7 +27,7 @@ const CollectorRegistrar kRegistrar(NurseryRegistration<GenMarkSweepCollector>(
      .summary = "generational, non-moving: sticky mark bits, object-remembering barrier",
      .folder = "gc/collectors/gen_mark_sweep",
      .capabilities = {.write_barrier = true, .generational = true}},
-    /*default_nursery=*/uint64_t{4} << 20));
+    /*default_nursery=*/uint64_t{4} << 20, /*default_nursery_max=*/uint64_t{64} << 20));
 
 }  // namespace
 }  // namespace gclab::internal

@@ -191,6 +191,7 @@ void MarkSweepCollector::InitPage(size_t index, int size_class) {
   page.cell_size = kSizeClasses[size_class];
   page.free_cells = page.cells();
   page.frontier = 0;
+  page.all_young = !in_cycle_;  // a page taken in a cycle receives promoted, old objects
 }
 
 uint32_t MarkSweepCollector::FreeCells(size_t index) const {
@@ -229,6 +230,7 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
     // the young survivors to them. The pages not swept keep their places on the
     // available lists; the young ones were taken off them when handed out.
     TakeRemembered(/*queue=*/true);
+    marked_before_minor_ = marked_bytes_;
     return;
   }
   for (SideVector<size_t>& list : available_) list.clear();
@@ -295,7 +297,16 @@ void MarkSweepCollector::WriteBarrier(void** slot, void* old_value, void* new_va
   // inside a cycle (weak callbacks) need nothing: every young object still alive
   // after it is old.
   (void)old_value;
-  if (new_value == nullptr || in_cycle_ || SlotInYoungSpace(slot) || !IsYoung(new_value)) return;
+  if (new_value == nullptr || in_cycle_ || SlotInYoungSpace(slot)) return;
+  // Most stores go into objects just allocated, most of which lie in pages that hold
+  // only young objects: one load of the page table spares finding the holder.
+  if (memory_.Contains(slot)) {
+    const size_t index =
+        static_cast<size_t>(static_cast<char*>(static_cast<void*>(slot)) - memory_.base()) /
+        kPageSize;
+    if (index < pages_.size() && pages_[index].all_young) return;
+  }
+  if (!IsYoung(new_value)) return;
   void* holder = HolderOf(slot);
   if (holder == nullptr || IsYoung(holder)) return;
   Remember(ObjectHeader::FromPayload(holder));
@@ -477,6 +488,7 @@ SweepResult MarkSweepCollector::Sweep() {
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
     page.young = false;
+    page.all_young = false;  // its survivors, if any, are old now
     if (page.size_class < 0) continue;
     if (all) result += SweepPage(i);
     // A page with survivors serves only its size class: the rest of it is fragmented.
@@ -489,6 +501,12 @@ SweepResult MarkSweepCollector::Sweep() {
     for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
   }
   result += large_.Sweep(/*keep_marks=*/sticky_);
+  if (sticky_ && kind_ == CollectionKind::kMinor) {
+    // [gen.nursery.size] What survived of the young bytes sizes the next nursery.
+    nursery_sizing_.AfterMinorCollection(alloc_.bytes_allocated - allocated_after_last_cycle_,
+                                  marked_bytes_ - marked_before_minor_);
+  }
+  allocated_after_last_cycle_ = alloc_.bytes_allocated;
   in_cycle_ = false;
   return result;
 }

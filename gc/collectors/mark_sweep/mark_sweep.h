@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "gc/internal/collector.h"
+#include "gc/internal/nursery_sizing.h"
 #include "gc/internal/size_classes.h"
 #include "gc/internal/virtual_memory.h"
 
@@ -76,7 +77,7 @@ class MarkSweepCollector : public Collector {
 
   // Generations, with sticky marks ([gen.sticky]).
   void WriteBarrier(void** slot, void* old_value, void* new_value) override;
-  size_t nursery_bytes() const override { return nursery_bytes_; }
+  size_t nursery_bytes() const override { return nursery_sizing_.bytes(); }
   bool NeedsMajorCollection() const override { return remembered_overflowed_; }
   bool IsYoung(const void* payload) const override {
     return sticky_ && !MarkSweepCollector::IsAlive(payload);
@@ -86,7 +87,10 @@ class MarkSweepCollector : public Collector {
  protected:
   // --- For a generational collector built on this space (gen-copy: a nursery in
   // front of it).
-  void set_nursery_bytes(size_t bytes) { nursery_bytes_ = bytes; }
+  // The nursery's bounds; Sweep resizes it after each minor collection
+  // ([gen.nursery.size]).
+  void set_nursery_sizing(NurserySizing sizing) { nursery_sizing_ = sizing; }
+  const NurserySizing& nursery_sizing() const { return nursery_sizing_; }
   // The visitor Drain traces objects with (this space's marking visitor by default).
   void set_tracer(CollectorVisitor* tracer) { tracer_ = tracer; }
   bool in_cycle() const { return in_cycle_; }
@@ -121,6 +125,9 @@ class MarkSweepCollector : public Collector {
     bool committed = false;         // touched since last returned to the OS
     bool has_finalizers = false;    // an object with a destructor was allocated here
     bool young = false;             // handed to the allocator since the last collection
+    // Taken from the pool since the last collection, outside a cycle: every object in
+    // it is young, so a store into it needs no remembering ([gen.barrier]).
+    bool all_young = false;
     uint32_t cell_size = 0;
     uint32_t live_cells = 0;        // marked in the current cycle
     // Cells not allocated. Exact except for the one page per size class whose free
@@ -214,7 +221,11 @@ class MarkSweepCollector : public Collector {
 
   // [gen.sticky] Generations, when constructed with sticky marks.
   const bool sticky_;
-  size_t nursery_bytes_ = 0;
+  NurserySizing nursery_sizing_;
+  // Bytes allocated when the last cycle ended, and bytes marked when a minor one began:
+  // the young bytes allocated and kept, for the nursery's sizing.
+  uint64_t allocated_after_last_cycle_ = 0;
+  size_t marked_before_minor_ = 0;
   CollectionKind kind_ = CollectionKind::kMajor;  // of the current or last cycle
   bool in_cycle_ = false;                          // from Prepare to the end of Sweep
   size_t kept_pages_ = 0;                          // KeepPagesForCollection
