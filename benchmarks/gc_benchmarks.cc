@@ -1,4 +1,4 @@
-// gclab benchmarks: allocation throughput, GCBench and binary-trees on every collector,
+// gclab benchmarks: allocation throughput, GCBench, binary-trees and quads on every collector,
 // side by side with the baselines a user would pick instead.
 //
 // Every benchmark runs once per gclab collector (AllCollectors()) and once per
@@ -12,12 +12,18 @@
 //   BM_GCBench/new-delete       depth 18, a long-lived tree of depth 16 and a 500,000
 //   BM_GCBench/boehm            double array, then temporary trees of depth 4..16 built
 //   BM_GCBench/mimalloc         top-down and bottom-up.
+//   BM_GCBench/mimalloc-dlopen
 //   BM_GCBench/shared_ptr
 //   BM_BinaryTrees/<collector>  the Benchmarks Game's binary-trees, maximum depth 21 by
 //   BM_BinaryTrees/new-delete   default (--binary_trees_depth=N or the environment
 //   BM_BinaryTrees/boehm        variable GCLAB_BINARY_TREES_DEPTH=N; the flag wins).
 //   BM_BinaryTrees/mimalloc
+//   BM_BinaryTrees/mimalloc-dlopen
 //   BM_BinaryTrees/shared_ptr
+//   BM_Quads/<collector>        after Whippet's quads: a long-lived quad tree of depth
+//   BM_Quads/new-delete         10 (GCLAB_QUADS_DEPTH), then 10 rounds of 256 MiB
+//   BM_Quads/boehm              (GCLAB_QUADS_GARBAGE_MIB) of depth-3 garbage trees,
+//   BM_Quads/mimalloc           the live tree validated after each round.
 //   BM_UsableHeap/<collector>/<turnovers>
 //                               how much of a 64 MiB heap limit is usable under
 //                               fragmentation: `turnovers` times, fill the heap with
@@ -26,16 +32,21 @@
 //                               all kept, until TryNew fails. A capacity figure, not a
 //                               speed one (gc/DESIGN.md [alloc.limit]).
 //
-// Baselines: new-delete is glibc's malloc; boehm is GC_MALLOC; mimalloc is Debian's
-// libmimalloc (mi_malloc/mi_free, loaded with dlopen so that it does not replace
-// malloc for the rest of the process); shared_ptr is std::make_shared nodes whose
+// Baselines: new-delete is glibc's malloc; boehm is GC_MALLOC; mimalloc is the
+// new-delete program in gc_benchmarks_mimalloc, this source linked against Debian's
+// libmimalloc, with new and delete sent to it as mimalloc-new-delete.h does: what a
+// program that uses mimalloc gets, run in a process of its own (BM_LinkedMimalloc);
+// mimalloc-dlopen calls mi_malloc/mi_free through pointers from dlopen in this process,
+// the suite's earlier baseline, kept for comparison (BM_Alloc/mimalloc is that one too);
+// shared_ptr is std::make_shared nodes whose
 // trees die when their last reference goes (reference counting, no collector).
 //
 // The programs are written once, as templates over a "trees" policy (GclabTrees,
 // BoehmTrees, NewDeleteTrees, MimallocTrees, SharedPtrTrees), so every memory manager
 // runs the same algorithm. In each family the baselines run first, and each gclab run
 // reports its program time over each baseline's, measured in the same process, as
-// counters x_new-delete, x_boehm, x_mimalloc, x_shared_ptr (below 1: gclab faster).
+// counters x_new-delete, x_boehm, x_mimalloc, x_mimalloc-dlopen, x_shared_ptr (below 1:
+// gclab faster).
 // gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)); the
 // programs get a 4 GiB heap limit, BM_Alloc 256 MiB.
 //
@@ -64,6 +75,7 @@
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -76,6 +88,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -96,6 +109,22 @@
 #endif
 #if !defined(GC_MALLOC)
 #error "Boehm GC's gc.h was not found (install libgc-dev)"
+#endif
+
+#ifdef GCLAB_BENCH_LINKED_MIMALLOC
+// gc_benchmarks_mimalloc: what mimalloc-new-delete.h does, the header mimalloc's
+// documentation asks a C++ program to include once. new and delete call mimalloc
+// directly instead of through malloc and free (which the linked library replaces too).
+// Debian ships the header in libmimalloc-dev; these declarations are all it takes.
+extern "C" void* mi_new(size_t size);
+extern "C" void mi_free(void* p) noexcept;
+extern "C" void mi_free_size(void* p, size_t size) noexcept;
+void* operator new(size_t size) { return mi_new(size); }
+void* operator new[](size_t size) { return mi_new(size); }
+void operator delete(void* p) noexcept { mi_free(p); }
+void operator delete[](void* p) noexcept { mi_free(p); }
+void operator delete(void* p, size_t size) noexcept { mi_free_size(p, size); }
+void operator delete[](void* p, size_t size) noexcept { mi_free_size(p, size); }
 #endif
 
 namespace gclab_bench {
@@ -761,6 +790,7 @@ class GclabSystem {
   GclabTrees<Payload> MakeTrees() {
     return GclabTrees<Payload>(*heap_);
   }
+  gclab::Heap& heap() { return *heap_; }
   void Teardown(Meter& meter) {
     meter.AddHeapStats(heap_->stats());
     if (heap_->capabilities().generational) meter.AddMinorPauses(pauses_->pauses_ms);
@@ -911,6 +941,324 @@ void BM_BinaryTrees(benchmark::State& state, std::string variant, int depth, Arg
 }
 
 // ---------------------------------------------------------------------------------
+// BM_Quads: after Whippet's quads benchmark. A long-lived tree of quads (four children
+// each) of depth GCLAB_QUADS_DEPTH (10 by default: 1,398,101 nodes), then rounds of
+// garbage: quad trees of depth 3 (85 nodes each), GCLAB_QUADS_GARBAGE_MIB (256) MiB of
+// them per round counted as Whippet counts them (32 bytes of children per node), ten
+// rounds, the live tree validated after each. The generational case at its purest: a
+// large old structure that only a major collection needs to trace, and young garbage.
+
+constexpr int kQuadsGarbageDepth = 3;
+constexpr int kQuadsRounds = 10;
+
+int64_t QuadTreeSize(int depth) { return depth < 0 ? 0 : 4 * QuadTreeSize(depth - 1) + 1; }
+
+struct QuadsSize {
+  int depth = 10;
+  int64_t garbage_trees_per_round = 0;
+};
+
+// An environment variable as an integer in [min, max], or `fallback` when unset.
+int64_t EnvInteger(const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value < min || value > max) {
+    std::fprintf(stderr, "gc_benchmarks: %s must be an integer from %lld to %lld, got \"%s\"\n",
+                 name, static_cast<long long>(min), static_cast<long long>(max), text);
+    std::exit(2);
+  }
+  return value;
+}
+
+QuadsSize QuadsSizeFromEnvironment() {
+  QuadsSize size;
+  size.depth = static_cast<int>(EnvInteger("GCLAB_QUADS_DEPTH", 10, 1, 12));
+  const int64_t mib = EnvInteger("GCLAB_QUADS_GARBAGE_MIB", 256, 1, 16384);
+  size.garbage_trees_per_round =
+      std::max<int64_t>(1, (mib << 20) / (QuadTreeSize(kQuadsGarbageDepth) * 4 * 8));
+  return size;
+}
+
+class GcQuad final : public gclab::GarbageCollected<GcQuad> {
+ public:
+  void Trace(gclab::Visitor& visitor) const {
+    for (const gclab::Member<GcQuad>& kid : kids) visitor.Trace(kid);
+  }
+  gclab::Member<GcQuad> kids[4];
+};
+
+struct PlainQuad {
+  PlainQuad* kids[4] = {};
+};
+
+int64_t CountQuads(const PlainQuad* quad) {
+  if (quad == nullptr) return 0;
+  int64_t n = 1;
+  for (const PlainQuad* kid : quad->kids) n += CountQuads(kid);
+  return n;
+}
+int64_t CountQuads(const GcQuad* quad) {
+  if (quad == nullptr) return 0;
+  int64_t n = 1;
+  for (const gclab::Member<GcQuad>& kid : quad->kids) n += CountQuads(kid.Get());
+  return n;
+}
+
+// The program, on `Quads`: Tree Make(depth), void Drop(Tree&), const Node* Root(Tree).
+template <typename Quads>
+bool RunQuads(Quads& quads, const QuadsSize& size) {
+  auto live = quads.Make(size.depth);
+  bool ok = CountQuads(quads.Root(live)) == QuadTreeSize(size.depth);
+  for (int round = 0; round < kQuadsRounds; ++round) {
+    for (int64_t i = 0; i < size.garbage_trees_per_round; ++i) {
+      typename Quads::Scope scope(quads);
+      auto garbage = quads.Make(kQuadsGarbageDepth);
+      quads.Drop(garbage);
+    }
+    ok = ok && CountQuads(quads.Root(live)) == QuadTreeSize(size.depth);
+  }
+  quads.Drop(live);
+  return ok;
+}
+
+class GclabQuads {
+ public:
+  using Tree = gclab::Local<GcQuad>;
+  class Scope {
+   public:
+    explicit Scope(GclabQuads& quads) : scope_(quads.heap_) {}
+
+   private:
+    gclab::HandleScope scope_;
+  };
+  explicit GclabQuads(gclab::Heap& heap) : heap_(heap) {}
+  Tree Make(int depth) {
+    if (depth < 0) return Tree();
+    gclab::EscapableHandleScope scope(heap_);
+    Tree kids[4];
+    for (Tree& kid : kids) kid = Make(depth - 1);
+    Tree quad = heap_.New<GcQuad>();
+    for (int i = 0; i < 4; ++i) quad->kids[i] = kids[i];
+    return scope.Escape(quad);
+  }
+  static void Drop(Tree&) {}
+  static const GcQuad* Root(const Tree& tree) { return tree.Get(); }
+
+ private:
+  gclab::Heap& heap_;
+};
+
+// Plain pointers: `allocate` returns memory for a PlainQuad; `release`, if not null,
+// frees a dropped tree node by node (new/delete, mimalloc); Boehm leaves it to its
+// collector.
+class PlainQuads {
+ public:
+  using Tree = PlainQuad*;
+  struct Scope {
+    explicit Scope(PlainQuads&) {}
+  };
+  PlainQuads(void* (*allocate)(size_t), void (*release)(void*))
+      : allocate_(allocate), release_(release) {}
+  Tree Make(int depth) {
+    if (depth < 0) return nullptr;
+    PlainQuad* kids[4];
+    for (PlainQuad*& kid : kids) kid = Make(depth - 1);
+    void* memory = allocate_(sizeof(PlainQuad));
+    if (memory == nullptr) OutOfMemory("a quad");
+    auto* quad = ::new (memory) PlainQuad();
+    for (int i = 0; i < 4; ++i) quad->kids[i] = kids[i];
+    return quad;
+  }
+  void Drop(Tree& tree) {
+    if (release_ != nullptr) Release(tree);
+    tree = nullptr;
+  }
+  static const PlainQuad* Root(Tree tree) { return tree; }
+
+ private:
+  void Release(PlainQuad* quad) {
+    if (quad == nullptr) return;
+    for (PlainQuad* kid : quad->kids) Release(kid);
+    quad->~PlainQuad();
+    release_(quad);
+  }
+  void* (*allocate_)(size_t);
+  void (*release_)(void*);
+};
+
+void* NewQuadMemory(size_t size) { return ::operator new(size); }
+void DeleteQuadMemory(void* p) { ::operator delete(p); }
+void* BoehmQuadMemory(size_t size) { return GC_MALLOC(size); }
+
+// One run of the program on `quads`, timed, between the system's Setup and Teardown.
+template <typename System, typename MakeQuads>
+void RunQuadsBenchmark(benchmark::State& state, const std::string& variant, System& system,
+                       const MakeQuads& make_quads) {
+  const QuadsSize size = QuadsSizeFromEnvironment();
+  state.SetLabel("depth=" + std::to_string(size.depth));
+  Meter meter;
+  double seconds = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    if (absl::Status status = system.Setup(); !status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      return;
+    }
+    bool ok;
+    {
+      auto quads = make_quads(system);
+      typename decltype(quads)::Scope scope(quads);
+      meter.Start();
+      state.ResumeTiming();
+      const auto start = std::chrono::steady_clock::now();
+      ok = RunQuads(quads, size);
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      state.PauseTiming();
+    }
+    system.Teardown(meter);
+    meter.Stop();
+    state.ResumeTiming();
+    if (!ok) {
+      state.SkipWithError("the program's self-check failed (wrong node count)");
+      return;
+    }
+  }
+  meter.Publish(state);
+  RecordAndCompare(state, "BM_Quads", variant,
+                   seconds / static_cast<double>(std::max<int64_t>(1, state.iterations())));
+}
+
+void BM_QuadsNewDelete(benchmark::State& state) {
+  NewDeleteSystem system;
+  RunQuadsBenchmark(state, "new-delete", system,
+                    [](NewDeleteSystem&) { return PlainQuads(NewQuadMemory, DeleteQuadMemory); });
+}
+void BM_QuadsBoehm(benchmark::State& state) {
+  BoehmSystem system;
+  RunQuadsBenchmark(state, "boehm", system,
+                    [](BoehmSystem&) { return PlainQuads(BoehmQuadMemory, nullptr); });
+}
+void BM_QuadsGclab(benchmark::State& state, CollectorKind kind) {
+  GclabSystem system(kind);
+  RunQuadsBenchmark(state, std::string(gclab::CollectorName(kind)), system,
+                    [](GclabSystem& s) { return GclabQuads(s.heap()); });
+}
+
+// ---------------------------------------------------------------------------------
+// mimalloc as its users link it. A program linked against libmimalloc gets mimalloc's
+// malloc, free, new and delete for everything it allocates; this binary built again with
+// -l:libmimalloc.so.2 (gc_benchmarks_mimalloc, beside this one) runs the new-delete
+// program of a family in a process of its own, and BM_*/mimalloc reports its time.
+
+// True if this process's malloc is mimalloc's (the binary was linked against it).
+bool MallocIsMimalloc() {
+  using InHeap = bool (*)(const void*);
+  auto in_heap = reinterpret_cast<InHeap>(dlsym(RTLD_DEFAULT, "mi_is_in_heap_region"));
+  if (in_heap == nullptr) return false;
+  void* probe = std::malloc(64);
+  const bool mine = in_heap(probe);
+  std::free(probe);
+  return mine;
+}
+
+// The child's side: `--linked_child=GCBench`, `=BinaryTrees` or `=Quads` runs that program once
+// on new/delete and prints "<seconds> <peak RSS MiB> <RSS MiB at its start> <1 if its
+// self-check passed>".
+int RunLinkedChild(std::string_view program, int depth) {
+  if (!MallocIsMimalloc()) {
+    std::fprintf(stderr,
+                 "gc_benchmarks: --linked_child needs the binary linked against mimalloc "
+                 "(gc_benchmarks_mimalloc); this one's malloc is not mimalloc's\n");
+    return 3;
+  }
+  auto run = [](auto& trees, const auto& program_fn) {
+    typename std::remove_reference_t<decltype(trees)>::Scope scope(trees);
+    const double rss_start = CurrentRssMb();
+    ResetPeakRss();
+    const auto start = std::chrono::steady_clock::now();
+    auto survivors = program_fn(trees);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double peak = PeakRssMb();
+    survivors.Drop(trees);
+    std::printf("%.9f %.3f %.3f %d\n", seconds, peak, rss_start, survivors.ok ? 1 : 0);
+  };
+  if (program == "GCBench") {
+    NewDeleteTrees<GCBenchPayload> trees;
+    run(trees, [](auto& t) { return RunGCBench(t); });
+  } else if (program == "BinaryTrees") {
+    NewDeleteTrees<NoPayload> trees;
+    run(trees, [depth](auto& t) { return RunBinaryTrees(t, depth); });
+  } else if (program == "Quads") {
+    PlainQuads quads(NewQuadMemory, DeleteQuadMemory);
+    const QuadsSize size = QuadsSizeFromEnvironment();
+    const double rss_start = CurrentRssMb();
+    ResetPeakRss();
+    const auto start = std::chrono::steady_clock::now();
+    const bool ok = RunQuads(quads, size);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%.9f %.3f %.3f %d\n", seconds, PeakRssMb(), rss_start, ok ? 1 : 0);
+  } else {
+    std::fprintf(stderr, "gc_benchmarks: --linked_child must be GCBench, BinaryTrees or Quads, got '%s'\n",
+                 std::string(program).c_str());
+    return 2;
+  }
+  return 0;
+}
+
+// The parent's side: runs gc_benchmarks_mimalloc from this binary's folder.
+void BM_LinkedMimalloc(benchmark::State& state, std::string family, std::string program,
+                       int depth) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    state.SkipWithError("cannot read /proc/self/exe to find gc_benchmarks_mimalloc");
+    return;
+  }
+  self[n] = '\0';
+  std::string child(self);
+  child = child.substr(0, child.rfind('/') + 1) + "gc_benchmarks_mimalloc";
+  const std::string command = "'" + child + "' --linked_child=" + program +
+                              " --binary_trees_depth=" + std::to_string(depth);
+  if (program == "BinaryTrees") {
+    state.SetLabel("depth=" + std::to_string(std::max(kBinaryTreesMinDepth + 2, depth)));
+  } else if (program == "Quads") {
+    state.SetLabel("depth=" + std::to_string(QuadsSizeFromEnvironment().depth));
+  }
+  double seconds = 0, peak_rss_mb = 0, rss_start_mb = 0;
+  for (auto _ : state) {
+    FILE* pipe = popen(command.c_str(), "r");
+    double s = 0, rss = 0, start = 0;
+    int ok = 0;
+    const int read =
+        pipe != nullptr ? std::fscanf(pipe, "%lf %lf %lf %d", &s, &rss, &start, &ok) : 0;
+    const int status = pipe != nullptr ? pclose(pipe) : -1;
+    if (read != 4 || status != 0) {
+      state.SkipWithError(("running " + child +
+                           " failed (is libmimalloc2.0 installed, and was it built?)")
+                              .c_str());
+      return;
+    }
+    if (ok != 1) {
+      state.SkipWithError("the program's self-check failed (wrong node count or data)");
+      return;
+    }
+    state.SetIterationTime(s);
+    seconds += s;
+    peak_rss_mb = std::max(peak_rss_mb, rss);
+    rss_start_mb = std::max(rss_start_mb, start);
+  }
+  state.counters["peak_rss_mb"] = peak_rss_mb;
+  state.counters["rss_start_mb"] = rss_start_mb;
+  RecordAndCompare(state, family, "mimalloc",
+                   seconds / static_cast<double>(std::max<int64_t>(1, state.iterations())));
+}
+
+// ---------------------------------------------------------------------------------
 // Registration and main.
 
 // --binary_trees_depth=N (removed from argv), else GCLAB_BINARY_TREES_DEPTH, else 21.
@@ -1049,8 +1397,13 @@ void RegisterBenchmarks(int binary_trees_depth) {
                                std::string("boehm"))
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
-  benchmark::RegisterBenchmark("BM_GCBench/mimalloc", BM_GCBench<MimallocSystem>,
-                               std::string("mimalloc"))
+  benchmark::RegisterBenchmark("BM_GCBench/mimalloc", BM_LinkedMimalloc, std::string("BM_GCBench"),
+                               std::string("GCBench"), binary_trees_depth)
+      ->Unit(benchmark::kMillisecond)
+      ->UseManualTime()
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_GCBench/mimalloc-dlopen", BM_GCBench<MimallocSystem>,
+                               std::string("mimalloc-dlopen"))
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
   benchmark::RegisterBenchmark("BM_GCBench/shared_ptr", BM_GCBench<SharedPtrSystem>,
@@ -1074,8 +1427,13 @@ void RegisterBenchmarks(int binary_trees_depth) {
                                std::string("boehm"), depth)
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
-  benchmark::RegisterBenchmark("BM_BinaryTrees/mimalloc", BM_BinaryTrees<MimallocSystem>,
-                               std::string("mimalloc"), depth)
+  benchmark::RegisterBenchmark("BM_BinaryTrees/mimalloc", BM_LinkedMimalloc, std::string("BM_BinaryTrees"),
+                               std::string("BinaryTrees"), depth)
+      ->Unit(benchmark::kMillisecond)
+      ->UseManualTime()
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_BinaryTrees/mimalloc-dlopen", BM_BinaryTrees<MimallocSystem>,
+                               std::string("mimalloc-dlopen"), depth)
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
   benchmark::RegisterBenchmark("BM_BinaryTrees/shared_ptr", BM_BinaryTrees<SharedPtrSystem>,
@@ -1086,6 +1444,23 @@ void RegisterBenchmarks(int binary_trees_depth) {
     const std::string name = "BM_BinaryTrees/" + std::string(gclab::CollectorName(kind));
     benchmark::RegisterBenchmark(name.c_str(), BM_BinaryTrees<GclabSystem, CollectorKind>,
                                  std::string(gclab::CollectorName(kind)), depth, kind)
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+  benchmark::RegisterBenchmark("BM_Quads/new-delete", BM_QuadsNewDelete)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_Quads/boehm", BM_QuadsBoehm)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+  benchmark::RegisterBenchmark("BM_Quads/mimalloc", BM_LinkedMimalloc, std::string("BM_Quads"),
+                               std::string("Quads"), depth)
+      ->Unit(benchmark::kMillisecond)
+      ->UseManualTime()
+      ->Iterations(1);
+  for (CollectorKind kind : gclab::AllCollectors()) {
+    const std::string name = "BM_Quads/" + std::string(gclab::CollectorName(kind));
+    benchmark::RegisterBenchmark(name.c_str(), BM_QuadsGclab, kind)
         ->Unit(benchmark::kMillisecond)
         ->Iterations(1);
   }
@@ -1106,6 +1481,10 @@ int main(int argc, char** argv) {
   GC_INIT();
   GC_start_performance_measurement();
   const int depth = gclab_bench::BinaryTreesDepth(&argc, argv);
+  constexpr std::string_view kChild = "--linked_child=";
+  if (argc == 2 && std::string_view(argv[1]).substr(0, kChild.size()) == kChild) {
+    return gclab_bench::RunLinkedChild(std::string_view(argv[1]).substr(kChild.size()), depth);
+  }
   gclab_bench::RegisterBenchmarks(depth);
   benchmark::AddCustomContext("binary_trees_depth", std::to_string(depth));
   benchmark::AddCustomContext("gclab_policy", "GrowthFactorPolicy(2.0, 4 MiB) (default)");

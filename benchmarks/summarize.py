@@ -34,6 +34,7 @@ BASELINES = {
     "new-delete": "new/delete",
     "bump-pointer": "bump",
     "mimalloc": "mimalloc",
+    "mimalloc-dlopen": "mimalloc (dlopen)",
     # weak_benchmarks
     "shared_ptr": "shared_ptr",
     "flat_hash_map": "flat_hash_map",

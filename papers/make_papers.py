@@ -486,7 +486,7 @@ def paper_reclamation(folder):
 
 # What the gc suite runs beside gclab's collectors; every other variant is a collector
 # of gclab's registry (gc/collectors.h), whatever its name.
-BASELINES = ("bump-pointer", "new-delete", "boehm", "mimalloc", "shared_ptr")
+BASELINES = ("bump-pointer", "new-delete", "boehm", "mimalloc", "mimalloc-dlopen", "shared_ptr")
 
 def paper_collectors(folder):
     runs, context = load_suite(folder, "gc")
@@ -509,7 +509,8 @@ def paper_collectors(folder):
     out += "## Results\n\n"
     for family, title in (("BM_Alloc", "Allocation (2^20 objects)"),
                           ("BM_GCBench", "GCBench"),
-                          ("BM_BinaryTrees", "binary-trees")):
+                          ("BM_BinaryTrees", "binary-trees"),
+                          ("BM_Quads", "quads")):
         rows, bars = [], []
         for name in names(runs, family + "/"):
             variant = name.split("/")[1]
@@ -539,7 +540,8 @@ def paper_collectors(folder):
             fig.suptitle(title + " (orange: gclab)")
             out += f"![{title}]({save(fig, family.lower().replace('bm_', '') + '.png')})\n\n"
     findings = []
-    for family, title in (("BM_GCBench", "GCBench"), ("BM_BinaryTrees", "binary-trees")):
+    for family, title in (("BM_GCBench", "GCBench"), ("BM_BinaryTrees", "binary-trees"),
+                          ("BM_Quads", "quads")):
         for name in names(runs, family + "/"):
             collector = name.split("/")[1]
             if collector in BASELINES:
