@@ -52,38 +52,38 @@ class BasicMember {
  public:
   BasicMember() = default;
   BasicMember(std::nullptr_t) {}  // NOLINT: implicit like a pointer
-  BasicMember(T* object) { Init(object); }  // NOLINT: implicit like a pointer
-  BasicMember(const BasicMember& other) { Init(other.raw_); }
+  GCLAB_INLINE BasicMember(T* object) { Init(object); }  // NOLINT: implicit like a pointer
+  GCLAB_INLINE BasicMember(const BasicMember& other) { Init(other.raw_); }
   template <typename U, bool kOtherWeak,
             typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember(const BasicMember<U, kOtherWeak>& other) {  // NOLINT
+  GCLAB_INLINE BasicMember(const BasicMember<U, kOtherWeak>& other) {  // NOLINT
     Init(static_cast<T*>(other.Get()));
   }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember(const Local<U>& handle) {  // NOLINT
+  GCLAB_INLINE BasicMember(const Local<U>& handle) {  // NOLINT
     Init(static_cast<T*>(handle.Get()));
   }
 
-  BasicMember& operator=(const BasicMember& other) {
+  GCLAB_INLINE BasicMember& operator=(const BasicMember& other) {
     Store(other.raw_);
     return *this;
   }
   template <typename U, bool kOtherWeak,
             typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember& operator=(const BasicMember<U, kOtherWeak>& other) {
+  GCLAB_INLINE BasicMember& operator=(const BasicMember<U, kOtherWeak>& other) {
     Store(static_cast<T*>(other.Get()));
     return *this;
   }
-  BasicMember& operator=(T* object) {
+  GCLAB_INLINE BasicMember& operator=(T* object) {
     Store(object);
     return *this;
   }
-  BasicMember& operator=(std::nullptr_t) {
+  GCLAB_INLINE BasicMember& operator=(std::nullptr_t) {
     Store(nullptr);
     return *this;
   }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  BasicMember& operator=(const Local<U>& handle) {
+  GCLAB_INLINE BasicMember& operator=(const Local<U>& handle) {
     Store(static_cast<T*>(handle.Get()));
     return *this;
   }
