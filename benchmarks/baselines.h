@@ -12,6 +12,8 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +57,54 @@ inline void RecordAndCompare(benchmark::State& state, const std::string& family,
   }
   for (const auto& [baseline, baseline_seconds] : *times) {
     if (baseline_seconds > 0) state.counters["x_" + baseline] = seconds / baseline_seconds;
+  }
+}
+
+// GCLAB_COLLECTOR_OPTIONS="nursery-max=4M,nursery=1M": options (HeapOptions::
+// collector_options) for every gclab heap a suite makes, each one given to the
+// collectors that read it (CollectorInfo::options), so a researcher can sweep an option
+// without editing a benchmark. A name no registered collector reads, or an entry
+// without '=', stops the program with a message. Suites record the variable in their
+// JSON context (AddCollectorOptionsContext).
+inline gclab::CollectorOptions CollectorOptionsFromEnvironment(gclab::CollectorKind kind) {
+  gclab::CollectorOptions out;
+  const char* text = std::getenv("GCLAB_COLLECTOR_OPTIONS");
+  if (text == nullptr) return out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (entry.empty()) continue;
+    const size_t equals = entry.find('=');
+    if (equals == std::string_view::npos || equals == 0) {
+      std::fprintf(stderr, "GCLAB_COLLECTOR_OPTIONS: '%.*s' is not name=value\n",
+                   static_cast<int>(entry.size()), entry.data());
+      std::exit(2);
+    }
+    const std::string name(entry.substr(0, equals));
+    // An option line reads "name: meaning".
+    auto reads = [&name](gclab::CollectorKind k) {
+      for (std::string_view line : gclab::GetCollectorInfo(k).options) {
+        if (line.substr(0, name.size() + 1) == name + ":") return true;
+      }
+      return false;
+    };
+    bool anyone = false;
+    for (gclab::CollectorKind k : gclab::AllCollectors()) anyone = anyone || reads(k);
+    if (!anyone) {
+      std::fprintf(stderr, "GCLAB_COLLECTOR_OPTIONS: no registered collector reads '%s'\n",
+                   name.c_str());
+      std::exit(2);
+    }
+    if (reads(kind)) out[name] = std::string(entry.substr(equals + 1));
+  }
+  return out;
+}
+
+inline void AddCollectorOptionsContext() {
+  if (const char* text = std::getenv("GCLAB_COLLECTOR_OPTIONS")) {
+    benchmark::AddCustomContext("gclab_collector_options", text);
   }
 }
 

@@ -153,6 +153,7 @@ void BM_WhippetFinalizersGclab(benchmark::State& state, CollectorKind kind,
                                SchedulerKind scheduler, bool fixed_heap, int64_t n) {
   gclab::HeapOptions options;
   options.collector = kind;
+  options.collector_options = CollectorOptionsFromEnvironment(kind);
   options.heap_limit = kHeapLimit;
   if (fixed_heap) options.policy = gclab::FixedBudgetPolicy::Create(kWhippetHeap).value();
   auto heap_or = Heap::Create(options);
@@ -418,6 +419,7 @@ void BM_WhippetFinalizersMimalloc(benchmark::State& state, int64_t n) {
 void BM_RegisterUnregister(benchmark::State& state, CollectorKind kind) {
   gclab::HeapOptions options;
   options.collector = kind;
+  options.collector_options = CollectorOptionsFromEnvironment(kind);
   auto heap_or = Heap::Create(options);
   if (!heap_or.ok()) {
     state.SkipWithError(std::string(heap_or.status().message()).c_str());
@@ -618,6 +620,7 @@ int main(int argc, char** argv) {
   }
   gclab_bench::RegisterBenchmarks(n, bug_seeds);
   benchmark::AddCustomContext("finalizers", std::to_string(n));
+  gclab_bench::AddCollectorOptionsContext();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -196,6 +196,7 @@ void BM_Reclaim(benchmark::State& state, CollectorKind kind, std::string policy,
     Measured m;
     HeapOptions options;
     options.collector = kind;
+    options.collector_options = CollectorOptionsFromEnvironment(kind);
     options.heap_limit = size_t{64} << 20;
     options.external_memory_triggers_collection = !naive;
     std::unique_ptr<Heap> heap = Heap::Create(options).value();
@@ -435,6 +436,7 @@ void BM_Exhaustion(benchmark::State& state, CollectorKind kind, bool retry, Conf
   for (auto _ : state) {
     HeapOptions options;
     options.collector = kind;
+    options.collector_options = CollectorOptionsFromEnvironment(kind);
     options.heap_limit = size_t{64} << 20;
     options.external_memory_triggers_collection = false;  // only exhaustion collects
     std::unique_ptr<Heap> heap = Heap::Create(options).value();
@@ -592,6 +594,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("iterations", config.iterations > 0
                                                 ? std::to_string(config.iterations)
                                                 : "24 * sqrt(1024 MiB / size)");
+  gclab_bench::AddCollectorOptionsContext();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

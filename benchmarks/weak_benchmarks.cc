@@ -138,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Heap>> CreateHeap(
     std::shared_ptr<gclab::TriggerPolicy> policy = nullptr) {
   gclab::HeapOptions options;
   options.collector = kind;
+  options.collector_options = CollectorOptionsFromEnvironment(kind);
   options.heap_limit = limit;
   options.ephemeron_algorithm = algorithm;
   options.policy = std::move(policy);
@@ -1016,6 +1017,7 @@ int main(int argc, char** argv) {
                               gclab_bench::JoinSizes(config.naive_chain_sizes));
   benchmark::AddCustomContext("whippet_length", std::to_string(config.whippet_length));
   benchmark::AddCustomContext("weakmap_keys", std::to_string(config.weakmap_keys));
+  gclab_bench::AddCollectorOptionsContext();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

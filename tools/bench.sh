@@ -8,11 +8,13 @@
 #   tools/bench.sh gc --benchmark_filter=GCBench     # Google Benchmark's flags follow
 #   GCLAB_BINARY_TREES_DEPTH=16 GCLAB_NAIVE_CHAIN_SIZES=10000 tools/bench.sh   # quicker
 #
-# Baselines: Boehm GC, new/delete and a bare bump pointer (gc); std::weak_ptr and
-# absl::flat_hash_map (weak); Boehm's finalizers (finalization); the manual-free ideal,
-# munmap at the moment of the drop (reclamation). Sizes are set by environment
-# variables (GCLAB_RECLAIM_SIZES_MIB, GCLAB_CHAIN_SIZES, GCLAB_WHIPPET_LENGTH,
-# GCLAB_WEAKMAP_KEYS, GCLAB_FINALIZERS...: see benchmarks/README.md).
+# Baselines: Boehm GC, new/delete, mimalloc (linked, in its own process) and a bare bump
+# pointer (gc); std::weak_ptr and absl::flat_hash_map (weak); Boehm's finalizers
+# (finalization); the manual-free ideal, munmap at the moment of the drop (reclamation).
+# Sizes are set by environment variables (GCLAB_RECLAIM_SIZES_MIB, GCLAB_CHAIN_SIZES,
+# GCLAB_WHIPPET_LENGTH, GCLAB_WEAKMAP_KEYS, GCLAB_FINALIZERS, GCLAB_QUADS_DEPTH...: see
+# benchmarks/README.md), collector options by GCLAB_COLLECTOR_OPTIONS
+# (GCLAB_COLLECTOR_OPTIONS=nursery-max=4M tools/bench.sh gc).
 #
 # GCLAB_RUNS=3 tools/bench.sh runs every suite three times (tables show medians and
 # ranges; the papers want three). The JSON, one file per suite and run, and a
