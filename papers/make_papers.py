@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes gclab's four papers (papers/*.md) and their plots (papers/figures/*.png)
+"""Writes gclab's five papers (papers/*.md) and their plots (papers/figures/*.png)
 from one results folder of Google Benchmark JSON (tools/bench.sh, GCLAB_RUNS=3).
 
 Usage: /usr/bin/python3 papers/make_papers.py results/<date>-<host>
@@ -561,6 +561,124 @@ def paper_collectors(folder):
     return out
 
 
+# --------------------------------------------------------------------------------
+# Paper 5: generational collectors.
+
+# Issue 14's targets for the best generational collector (benchmarks, never tests).
+GEN_TARGETS = {
+    "BM_BinaryTrees": {"x_mimalloc": 1.0, "x_boehm": 0.4, "rss_vs_mimalloc": 1.5,
+                       "minor_p50_ms": 1.0, "minor_max_ms": 5.0},
+    "BM_GCBench": {"x_mimalloc": 1.0, "x_boehm": 0.5},
+}
+
+
+def is_generational(runs, name):
+    return any("minor_collections" in run.get(name, {}) for run in runs)
+
+
+def paper_generational(folder):
+    runs, context = load_suite(folder, "gc")
+    if not runs:
+        return None
+    families = (("BM_GCBench", "GCBench"),
+                ("BM_BinaryTrees", f"binary-trees, depth {context.get('binary_trees_depth', '?')}"),
+                ("BM_Quads", "quads"))
+    out = header("Generational collectors against non-generational ones and the baselines",
+                 folder, runs)
+    out += ("## Question\n\nWhat do gclab's generational collectors (gen-copy: a copying "
+            "nursery promoting into sticky-mark mark-sweep pages; gen-mark-sweep: sticky mark "
+            "bits, non-moving) buy against mark-sweep and semispace, and how far are they from "
+            "what a C++ programmer gets from mimalloc and Boehm GC, in time and in memory?\n\n")
+    out += ("## Method\n\nThe gc suite's programs: GCBench, binary-trees, and quads (after "
+            "Whippet's: a long-lived quad tree, then rounds of small garbage trees). Every "
+            "registered collector with its defaults (generational ones: a nursery of 4 MiB "
+            "growing to 64 MiB while more than 10% of it survives, gc/DESIGN.md "
+            "`[gen.nursery.size]`), the default growth-factor policy, and the baselines: "
+            "mimalloc is the same program linked against libmimalloc, run in a process of its "
+            "own; mimalloc-dlopen calls it through dlopen in the suite's process. Ratios are "
+            "taken within each run. RSS growth is the peak RSS during the program minus the "
+            "RSS at its start; the linked mimalloc's is its own process's.\n\n")
+    if context.get("gclab_collector_options"):
+        out += ("These runs set `GCLAB_COLLECTOR_OPTIONS=" + context["gclab_collector_options"] +
+                "`: those options replace the defaults above.\n\n")
+    out += method_block(folder, " gc")
+    out += "## Results\n\n"
+    summary = []
+    for family, title in families:
+        rows, points = [], []
+        mimalloc_growth = med(growth(runs, family + "/mimalloc"))
+        for name in names(runs, family + "/"):
+            variant = name.split("/")[1]
+            t = values(runs, name, "ms")
+            g = growth(runs, name)
+            gen = is_generational(runs, name)
+            minors = med(values(runs, name, "minor_collections")) if gen else None
+            collections = med(values(runs, name, "collections"))
+            rows.append([
+                variant + (" (gen)" if gen else ""),
+                with_range(t),
+                fmt(med(values(runs, name, "x_mimalloc")), 2),
+                fmt(med(values(runs, name, "x_boehm")), 2),
+                "-" if collections is None else
+                fmt(collections) + (f" ({fmt(minors)})" if minors is not None else ""),
+                (fmt(med(values(runs, name, "minor_pause_p50_ms")), 3) + " / " +
+                 fmt(med(values(runs, name, "minor_pause_max_ms")), 1)) if gen else "-",
+                fmt(med(values(runs, name, "max_pause_ms")), 1),
+                with_range(g),
+                fmt(med(g) / mimalloc_growth, 2) if g and mimalloc_growth else "-",
+            ])
+            if t and g:
+                points.append((variant, med(t), med(g), gen, variant in BASELINES))
+        out += f"### {title}\n\n"
+        out += table(["variant", "time ms", "x mimalloc", "x Boehm", "collections (minor)",
+                      "minor pause p50 / max ms", "max pause ms", "RSS growth MiB",
+                      "RSS growth x mimalloc"], rows) + "\n\n"
+        if points:
+            fig, ax = plt.subplots(figsize=(6, 4))
+            for v, t, g, gen, base in points:
+                color = "tab:gray" if base else ("tab:green" if gen else "tab:orange")
+                ax.scatter([g], [t], color=color)
+                ax.annotate(v, (g, t), textcoords="offset points", xytext=(4, 3), fontsize=8)
+            ax.set_xlabel("RSS growth during the program, MiB")
+            ax.set_ylabel("time, ms")
+            ax.set_title(title + " (green: generational, orange: other gclab, gray: baselines)",
+                         fontsize=9)
+            out += f"![{title}]({save(fig, 'gen-' + family.lower().replace('bm_', '') + '.png')})\n\n"
+        # The best generational collector by time, against the issue's targets.
+        targets = GEN_TARGETS.get(family)
+        gens = [n for n in names(runs, family + "/") if is_generational(runs, n)]
+        if targets and gens:
+            best = min(gens, key=lambda n: med(values(runs, n, "ms")) or float("inf"))
+            measured = {
+                "x_mimalloc": med(values(runs, best, "x_mimalloc")),
+                "x_boehm": med(values(runs, best, "x_boehm")),
+                "minor_p50_ms": med(values(runs, best, "minor_pause_p50_ms")),
+                "minor_max_ms": med(values(runs, best, "minor_pause_max_ms")),
+            }
+            g = med(growth(runs, best))
+            measured["rss_vs_mimalloc"] = g / mimalloc_growth if g and mimalloc_growth else None
+            labels = {"x_mimalloc": "time x mimalloc", "x_boehm": "time x Boehm",
+                      "rss_vs_mimalloc": "RSS growth x mimalloc",
+                      "minor_p50_ms": "minor pause median, ms",
+                      "minor_max_ms": "minor pause maximum, ms"}
+            for key, limit in targets.items():
+                value = measured.get(key)
+                verdict = "-" if value is None else ("met" if value <= limit else "not met")
+                summary.append([title, best.split("/")[1], labels[key], f"at most {limit:g}",
+                                fmt(value, 2 if key != "minor_p50_ms" else 3), verdict])
+    if summary:
+        out += ("### Targets\n\nThe issue's targets for the fastest generational collector "
+                "of each program (medians of the runs above):\n\n")
+        out += table(["program", "collector", "measure", "target", "measured", ""],
+                     summary) + "\n\n"
+    out += ("Minor pauses are each minor collection's own (the suite records them all); "
+            "`max pause ms` is the longest pause of any kind. A growing nursery trades the "
+            "minor pause for fewer promotions: the pause of a minor collection follows what "
+            "survives it, and binary-trees' trees, built while a collection comes, survive "
+            "whole while they are smaller than the nursery.\n")
+    return out
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -571,6 +689,7 @@ def main():
         ("2-finalization-schedulers.md", paper_finalization),
         ("3-linear-memory-reclamation.md", paper_reclamation),
         ("4-collectors-vs-baselines.md", paper_collectors),
+        ("5-generational-collectors.md", paper_generational),
     ]
     missing = []
     for filename, make in papers:
