@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the four papers (papers/*.md) and their plots (papers/figures/*.png)
+# Regenerates the five papers (papers/*.md) and their plots (papers/figures/*.png)
 # from benchmark JSON. Installs Debian's python3-matplotlib if it is missing.
 #
-#   GCLAB_RUNS=3 tools/bench.sh      # measure: results/<date>-<host>/ (about 30 minutes)
+#   GCLAB_RUNS=3 tools/bench.sh      # measure: results/<date>-<host>/ (about 35 minutes)
 #   papers/make.sh                   # the newest results folder
 #   papers/make.sh results/20261121-091000-vm
 #
