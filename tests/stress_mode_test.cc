@@ -258,7 +258,7 @@ TEST_P(StressModeTest, ObjectsAHookMarksAreRootsOfThatCycle) {
 }
 
 TEST_P(StressModeTest, ZappedCellsHoldThePattern) {
-  if (GetCollectorInfo(GetParam()).capabilities.moves_objects || testing::kSanitized) {
+  if (GetCollectorInfo(GetParam()).capabilities.moves_objects || testing::kAddressSanitizer) {
     GTEST_SKIP() << "reads a dead cell in place: a non-moving collector, without ASan";
   }
   StressOptions stress;
@@ -307,7 +307,7 @@ TEST_P(StressModeTest, APagePartlyZappedThenDeadIsZappedAgain) {
 }
 
 TEST_P(StressModeTest, UnderAsanAReadOfAZappedCellIsReported) {
-  if (!testing::kSanitized || GetCollectorInfo(GetParam()).capabilities.moves_objects) {
+  if (!testing::kAddressSanitizer || GetCollectorInfo(GetParam()).capabilities.moves_objects) {
     GTEST_SKIP() << "ASan poisons the zapped cells of a non-moving collector";
   }
   ::testing::FLAGS_gtest_death_test_style = "threadsafe";

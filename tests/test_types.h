@@ -11,13 +11,20 @@
 
 namespace gclab::testing {
 
+// AddressSanitizer: it poisons the cells gclab zaps, and owns malloc.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // Under AddressSanitizer or UndefinedBehaviorSanitizer the largest tests shrink so the
 // suite stays quick. GCC names no macro for the latter: .bazelrc's ubsan config defines
 // GCLAB_UBSAN.
-#if defined(__SANITIZE_ADDRESS__) || defined(GCLAB_UBSAN)
+#if defined(GCLAB_UBSAN)
 inline constexpr bool kSanitized = true;
 #else
-inline constexpr bool kSanitized = false;
+inline constexpr bool kSanitized = kAddressSanitizer;
 #endif
 
 // Likewise under sanitizers or a stress run (GCLAB_STRESS, gc/DESIGN.md [stress]), whose
