@@ -735,6 +735,20 @@ GCBenchSurvivors<Trees> RunGCBench(Trees& trees) {
   return out;
 }
 
+// `text` (from `source`, a flag or a variable) as an integer in [min, max]; stops the
+// program with a message otherwise.
+int64_t IntegerOrExit(const char* text, const char* source, int64_t min, int64_t max) {
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value < min || value > max) {
+    std::fprintf(stderr, "gc_benchmarks: %s must be an integer from %lld to %lld, got \"%s\"\n",
+                 source, static_cast<long long>(min), static_cast<long long>(max), text);
+    std::exit(2);
+  }
+  return value;
+}
+
 constexpr int kBinaryTreesMinDepth = 4;
 constexpr int kBinaryTreesDefaultDepth = 21;
 constexpr int kBinaryTreesMaxDepth = 24;  // the stretch tree then fills 2 GiB
@@ -884,10 +898,12 @@ class SharedPtrSystem {
   void Teardown(Meter&) { malloc_trim(0); }
 };
 
-// Runs `program` on trees of `system` once per benchmark iteration.
-template <typename Payload, typename System, typename Program>
+// Runs `program` once per benchmark iteration on what `make_trees(system)` returns (a
+// trees or quads policy with a Scope); the program returns its survivors, with `ok`
+// and a Drop() outside the timed region.
+template <typename System, typename MakeTrees, typename Program>
 void RunProgram(benchmark::State& state, const std::string& family, const std::string& variant,
-                System& system, const Program& program) {
+                System& system, const MakeTrees& make_trees, const Program& program) {
   Meter meter;
   double program_ms = 0;
   for (auto _ : state) {
@@ -898,7 +914,7 @@ void RunProgram(benchmark::State& state, const std::string& family, const std::s
     }
     bool ok;
     {
-      auto trees = system.template MakeTrees<Payload>();
+      auto trees = make_trees(system);
       typename decltype(trees)::Scope scope(trees);
       meter.Start();
       state.ResumeTiming();
@@ -929,16 +945,20 @@ void RunProgram(benchmark::State& state, const std::string& family, const std::s
 template <typename System, typename... Args>
 void BM_GCBench(benchmark::State& state, std::string variant, Args... args) {
   System system(args...);
-  RunProgram<GCBenchPayload>(state, "BM_GCBench", variant, system,
-                             [](auto& trees) { return RunGCBench(trees); });
+  RunProgram(
+      state, "BM_GCBench", variant, system,
+      [](System& s) { return s.template MakeTrees<GCBenchPayload>(); },
+      [](auto& trees) { return RunGCBench(trees); });
 }
 
 template <typename System, typename... Args>
 void BM_BinaryTrees(benchmark::State& state, std::string variant, int depth, Args... args) {
   System system(args...);
   state.SetLabel("depth=" + std::to_string(std::max(kBinaryTreesMinDepth + 2, depth)));
-  RunProgram<NoPayload>(state, "BM_BinaryTrees", variant, system,
-                        [depth](auto& trees) { return RunBinaryTrees(trees, depth); });
+  RunProgram(
+      state, "BM_BinaryTrees", variant, system,
+      [](System& s) { return s.template MakeTrees<NoPayload>(); },
+      [depth](auto& trees) { return RunBinaryTrees(trees, depth); });
 }
 
 // ---------------------------------------------------------------------------------
@@ -963,15 +983,7 @@ struct QuadsSize {
 int64_t EnvInteger(const char* name, int64_t fallback, int64_t min, int64_t max) {
   const char* text = std::getenv(name);
   if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  errno = 0;
-  const long long value = std::strtoll(text, &end, 10);
-  if (errno != 0 || *end != '\0' || value < min || value > max) {
-    std::fprintf(stderr, "gc_benchmarks: %s must be an integer from %lld to %lld, got \"%s\"\n",
-                 name, static_cast<long long>(min), static_cast<long long>(max), text);
-    std::exit(2);
-  }
-  return value;
+  return IntegerOrExit(text, name, min, max);
 }
 
 QuadsSize QuadsSizeFromEnvironment() {
@@ -1008,9 +1020,16 @@ int64_t CountQuads(const GcQuad* quad) {
   return n;
 }
 
+// What RunQuads leaves: nothing (it drops its live tree, in the timed region).
+struct QuadsSurvivors {
+  bool ok = false;
+  template <typename Quads>
+  void Drop(Quads&) {}
+};
+
 // The program, on `Quads`: Tree Make(depth), void Drop(Tree&), const Node* Root(Tree).
 template <typename Quads>
-bool RunQuads(Quads& quads, const QuadsSize& size) {
+QuadsSurvivors RunQuads(Quads& quads, const QuadsSize& size) {
   auto live = quads.Make(size.depth);
   bool ok = CountQuads(quads.Root(live)) == QuadTreeSize(size.depth);
   for (int round = 0; round < kQuadsRounds; ++round) {
@@ -1022,7 +1041,7 @@ bool RunQuads(Quads& quads, const QuadsSize& size) {
     ok = ok && CountQuads(quads.Root(live)) == QuadTreeSize(size.depth);
   }
   quads.Drop(live);
-  return ok;
+  return {ok};
 }
 
 class GclabQuads {
@@ -1094,42 +1113,14 @@ void* NewQuadMemory(size_t size) { return ::operator new(size); }
 void DeleteQuadMemory(void* p) { ::operator delete(p); }
 void* BoehmQuadMemory(size_t size) { return GC_MALLOC(size); }
 
-// One run of the program on `quads`, timed, between the system's Setup and Teardown.
+// Quads on `system`, as RunProgram runs the tree programs.
 template <typename System, typename MakeQuads>
 void RunQuadsBenchmark(benchmark::State& state, const std::string& variant, System& system,
                        const MakeQuads& make_quads) {
   const QuadsSize size = QuadsSizeFromEnvironment();
   state.SetLabel("depth=" + std::to_string(size.depth));
-  Meter meter;
-  double seconds = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    if (absl::Status status = system.Setup(); !status.ok()) {
-      state.SkipWithError(std::string(status.message()).c_str());
-      return;
-    }
-    bool ok;
-    {
-      auto quads = make_quads(system);
-      typename decltype(quads)::Scope scope(quads);
-      meter.Start();
-      state.ResumeTiming();
-      const auto start = std::chrono::steady_clock::now();
-      ok = RunQuads(quads, size);
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      state.PauseTiming();
-    }
-    system.Teardown(meter);
-    meter.Stop();
-    state.ResumeTiming();
-    if (!ok) {
-      state.SkipWithError("the program's self-check failed (wrong node count)");
-      return;
-    }
-  }
-  meter.Publish(state);
-  RecordAndCompare(state, "BM_Quads", variant,
-                   seconds / static_cast<double>(std::max<int64_t>(1, state.iterations())));
+  RunProgram(state, "BM_Quads", variant, system, make_quads,
+             [&size](auto& quads) { return RunQuads(quads, size); });
 }
 
 void BM_QuadsNewDelete(benchmark::State& state) {
@@ -1165,8 +1156,8 @@ bool MallocIsMimalloc() {
   return mine;
 }
 
-// The child's side: `--linked_child=GCBench`, `=BinaryTrees` or `=Quads` runs that program once
-// on new/delete and prints "<seconds> <peak RSS MiB> <RSS MiB at its start> <1 if its
+// The child's side: `--linked_child=GCBench`, `=BinaryTrees` or `=Quads` runs that
+// program once on new/delete and prints "<seconds> <peak RSS MiB> <RSS MiB at its start> <1 if its
 // self-check passed>".
 int RunLinkedChild(std::string_view program, int depth) {
 #if defined(__SANITIZE_ADDRESS__)
@@ -1203,15 +1194,10 @@ int RunLinkedChild(std::string_view program, int depth) {
   } else if (program == "Quads") {
     PlainQuads quads(NewQuadMemory, DeleteQuadMemory);
     const QuadsSize size = QuadsSizeFromEnvironment();
-    const double rss_start = CurrentRssMb();
-    ResetPeakRss();
-    const auto start = std::chrono::steady_clock::now();
-    const bool ok = RunQuads(quads, size);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%.9f %.3f %.3f %d\n", seconds, PeakRssMb(), rss_start, ok ? 1 : 0);
+    run(quads, [&size](auto& q) { return RunQuads(q, size); });
   } else {
-    std::fprintf(stderr, "gc_benchmarks: --linked_child must be GCBench, BinaryTrees or Quads, got '%s'\n",
+    std::fprintf(stderr,
+                 "gc_benchmarks: --linked_child must be GCBench, BinaryTrees or Quads, got '%s'\n",
                  std::string(program).c_str());
     return 2;
   }
@@ -1287,15 +1273,7 @@ int BinaryTreesDepth(int* argc, char** argv) {
   *argc = kept;
   argv[kept] = nullptr;
   if (text == nullptr || *text == '\0') return kBinaryTreesDefaultDepth;
-  char* end = nullptr;
-  errno = 0;
-  long depth = std::strtol(text, &end, 10);
-  if (errno != 0 || *end != '\0' || depth < 1 || depth > kBinaryTreesMaxDepth) {
-    std::fprintf(stderr, "gc_benchmarks: %s must be an integer from 1 to %d, got \"%s\"\n",
-                 source, kBinaryTreesMaxDepth, text);
-    std::exit(2);
-  }
-  return static_cast<int>(depth);
+  return static_cast<int>(IntegerOrExit(text, source, 1, kBinaryTreesMaxDepth));
 }
 
 // ---------------------------------------------------------------------------------

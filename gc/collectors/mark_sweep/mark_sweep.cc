@@ -300,11 +300,8 @@ void MarkSweepCollector::WriteBarrier(void** slot, void* old_value, void* new_va
   if (new_value == nullptr || in_cycle_ || SlotInYoungSpace(slot)) return;
   // Most stores go into objects just allocated, most of which lie in pages that hold
   // only young objects: one load of the page table spares finding the holder.
-  if (memory_.Contains(slot)) {
-    const size_t index =
-        static_cast<size_t>(static_cast<char*>(static_cast<void*>(slot)) - memory_.base()) /
-        kPageSize;
-    if (index < pages_.size() && pages_[index].all_young) return;
+  if (const size_t index = PageIndexOf(slot); index != kNoPage && pages_[index].all_young) {
+    return;
   }
   if (!IsYoung(new_value)) return;
   void* holder = HolderOf(slot);
@@ -504,7 +501,7 @@ SweepResult MarkSweepCollector::Sweep() {
   if (sticky_ && kind_ == CollectionKind::kMinor) {
     // [gen.nursery.size] What survived of the young bytes sizes the next nursery.
     nursery_sizing_.AfterMinorCollection(alloc_.bytes_allocated - allocated_after_last_cycle_,
-                                  marked_bytes_ - marked_before_minor_);
+                                         marked_bytes_ - marked_before_minor_);
   }
   allocated_after_last_cycle_ = alloc_.bytes_allocated;
   in_cycle_ = false;
@@ -548,11 +545,11 @@ std::string MarkSweepCollector::DescribeAllocationFailure(size_t cell_size) cons
 }
 
 void* MarkSweepCollector::SmallHolderOf(const void* address) const {
-  const size_t offset = static_cast<size_t>(static_cast<const char*>(address) - memory_.base());
-  const size_t index = offset / kPageSize;
-  if (index >= pages_.size() || pages_[index].size_class < 0) return nullptr;
+  const size_t index = PageIndexOf(address);
+  if (index == kNoPage || pages_[index].size_class < 0) return nullptr;
   const Page& page = pages_[index];
-  const size_t cell = offset % kPageSize / page.cell_size;
+  const size_t cell = static_cast<size_t>(static_cast<const char*>(address) - PageStart(index)) /
+                      page.cell_size;
   if (cell >= Frontier(index)) return nullptr;
   auto* header = reinterpret_cast<ObjectHeader*>(PageStart(index) + cell * page.cell_size);
   if (header->is_free() || address < header->payload()) return nullptr;
@@ -560,17 +557,14 @@ void* MarkSweepCollector::SmallHolderOf(const void* address) const {
 }
 
 bool MarkSweepCollector::Contains(const void* payload) const {
-  if (memory_.Contains(payload)) {
-    size_t offset = static_cast<size_t>(static_cast<const char*>(payload) - memory_.base());
-    if (offset / kPageSize >= pages_.size()) return false;
-    const Page& page = pages_[offset / kPageSize];
-    if (page.size_class < 0) return false;
-    size_t in_page = offset % kPageSize;
-    if (in_page % page.cell_size != sizeof(ObjectHeader)) return false;
-    if (in_page / page.cell_size >= Frontier(offset / kPageSize)) return false;
-    return !ObjectHeader::FromPayload(payload)->is_free();
-  }
-  return large_.Contains(payload);
+  if (!memory_.Contains(payload)) return large_.Contains(payload);
+  const size_t index = PageIndexOf(payload);
+  if (index == kNoPage || pages_[index].size_class < 0) return false;
+  const Page& page = pages_[index];
+  const size_t in_page = static_cast<size_t>(static_cast<const char*>(payload) - PageStart(index));
+  if (in_page % page.cell_size != sizeof(ObjectHeader)) return false;
+  if (in_page / page.cell_size >= Frontier(index)) return false;
+  return !ObjectHeader::FromPayload(payload)->is_free();
 }
 
 void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {

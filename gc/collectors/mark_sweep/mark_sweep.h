@@ -151,6 +151,13 @@ class MarkSweepCollector : public Collector {
   };
 
   char* PageStart(size_t index) const { return memory_.base() + index * kPageSize; }
+  // The index of the page in use that holds `address`, or kNoPage if none does.
+  size_t PageIndexOf(const void* address) const {
+    if (!memory_.Contains(address)) return kNoPage;
+    const size_t index =
+        static_cast<size_t>(static_cast<const char*>(address) - memory_.base()) / kPageSize;
+    return index < pages_.size() ? index : kNoPage;
+  }
   uint64_t* MarkBits(size_t index) const { return mark_bits_ + index * kBitmapWords; }
   uint64_t* OverflowBits(size_t index) const { return overflow_bits_ + index * kBitmapWords; }
   uint64_t* RememberedBits(size_t index) const { return remembered_bits_ + index * kBitmapWords; }
