@@ -196,6 +196,9 @@ TEST_P(HeapTest, ObjectsOfManySizesStayIntact) {
   EXPECT_LE(heap().stats().live_bytes, expected_bytes * 5 / 4);
 }
 
+// A dead large object's mapping is kept for reuse until the next collection, which
+// returns it if nothing took it (gc/internal/large_object_space.h): memory comes back
+// within two collections, and what is kept counts as committed meanwhile.
 TEST_P(HeapTest, LargeObjectMemoryIsReturned) {
   {
     HandleScope scope(heap());
@@ -203,8 +206,42 @@ TEST_P(HeapTest, LargeObjectMemoryIsReturned) {
     EXPECT_GE(heap().stats().committed_bytes, 20u * 1000000u);
   }
   heap().CollectGarbage();
+  EXPECT_LE(heap().stats().committed_bytes, (size_t{32} << 20) + 4u * 1000000u);
+  heap().CollectGarbage();
   EXPECT_LT(heap().stats().committed_bytes, 4u * 1000000u);
   EXPECT_GE(heap().stats().peak_committed_bytes, 20u * 1000000u);
+}
+
+// A vector that grows by doubling, dropped and grown again after each collection,
+// gets its stores from the mappings the last one released instead of new ones.
+TEST_P(HeapTest, ALargeObjectReusesTheMappingOfADeadOneOfItsSize) {
+  // No stress: zapping (StressOptions::zap_freed) unmaps dead large objects at once.
+  HeapOptions options;
+  options.collector = GetParam();
+  auto heap_or = Heap::Create(WithoutStress(options));
+  ASSERT_TRUE(heap_or.ok());
+  Heap& heap = **heap_or;
+  const void* first;
+  {
+    HandleScope scope(heap);
+    first = heap.New<Blob<1000000>>(1).Get();
+  }
+  heap.CollectGarbage();
+  const size_t kept = heap.stats().committed_bytes;
+  EXPECT_GE(kept, 1000000u);  // the kept mapping
+  HandleScope scope(heap);
+  Local<Blob<1000000>> second = heap.New<Blob<1000000>>(2);
+  EXPECT_EQ(static_cast<const void*>(second.Get()), first);
+  EXPECT_TRUE(second->Intact());
+  // Taken, so not counted twice (the object's pages instead of the whole mapping); an
+  // object of another size gets a fresh mapping.
+  EXPECT_LE(heap.stats().committed_bytes, kept);
+  EXPECT_GE(heap.stats().committed_bytes, 1000000u);
+  Local<Blob<40000>> other = heap.New<Blob<40000>>(3);
+  EXPECT_NE(static_cast<const void*>(other.Get()), first);
+  heap.CollectGarbage();
+  EXPECT_TRUE(second->Intact());
+  EXPECT_TRUE(other->Intact());
 }
 
 TEST_P(HeapTest, HandlesAndMembersFollowMovedObjects) {
@@ -637,6 +674,7 @@ TEST_P(HeapTest, PeakCommittedBytesIsAPeak) {
     }
   }
   h.CollectGarbage();
+  h.CollectGarbage();  // which returns the array store's mapping, kept for reuse by the first
   const size_t kLive = 1'000'000 * kNodeCell;
   EXPECT_GE(h.stats().peak_committed_bytes, kLive);
   EXPECT_LT(h.stats().committed_bytes, kLive);

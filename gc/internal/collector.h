@@ -172,8 +172,12 @@ class Collector : public WeakProcessor::Host {
   // WeakProcessor::Host.
   WeakProcessor& weak() { return weak_; }
   // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and
-  // poisons free small cells under ASan; internal/sanitizer.h).
-  void set_zap_freed(bool zap) { zap_freed_ = zap; }
+  // poisons free small cells under ASan; internal/sanitizer.h), and unmaps every dead
+  // large object at once instead of keeping its mapping for reuse.
+  void set_zap_freed(bool zap) {
+    zap_freed_ = zap;
+    large_.set_keep_released(!zap);
+  }
   // Times a side table found no memory and the collector (or its weak processor)
   // took its fallback path, in the life of the heap
   // (HeapStatistics::side_table_fallbacks).

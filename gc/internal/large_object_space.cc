@@ -25,20 +25,58 @@ void LargeObjectSpace::Unmap(ObjectHeader* header) {
 // The heap runs the destructors of the objects left (Heap::~Heap); this only unmaps.
 LargeObjectSpace::~LargeObjectSpace() {
   objects_.ForEach([&](ObjectHeader* h) { Unmap(h); });
+  UnmapKept(0);
+}
+
+void LargeObjectSpace::Release(ObjectHeader* header) {
+  const size_t chunked = ChunkedSize(CellSize(header));
+  if (!keep_released_ || kept_count_ == kMaxKeptMappings ||
+      kept_bytes_ + chunked > kMaxKeptBytes) {
+    Unmap(header);
+    return;
+  }
+  char* start = reinterpret_cast<char*>(Prefix(header));
+  ChunkTable::Unregister(start, chunked);
+  PoisonMemory(start, chunked);
+  kept_[kept_count_++] = {start, chunked};
+  kept_bytes_ += chunked;
+}
+
+char* LargeObjectSpace::TakeKept(size_t chunked) {
+  for (size_t i = 0; i < kept_count_; ++i) {
+    if (kept_[i].size != chunked) continue;
+    char* start = kept_[i].start;
+    kept_[i] = kept_[--kept_count_];
+    kept_bytes_ -= chunked;
+    return start;
+  }
+  return nullptr;
+}
+
+void LargeObjectSpace::UnmapKept(size_t first) {
+  for (size_t i = first; i < kept_count_; ++i) {
+    munmap(kept_[i].start, kept_[i].size);
+    kept_bytes_ -= kept_[i].size;
+  }
+  kept_count_ = first;
 }
 
 ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
   const size_t chunked = ChunkedSize(cell_size);
   if (!AllowMemoryRequest("large object mapping")) return nullptr;  // gc/fault_injection.h
-  // Over-map by a chunk and trim both ends, so the mapping is chunk-aligned.
-  const size_t over = chunked + kChunkSize - kOsPageSize;
-  void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  char* start = reinterpret_cast<char*>(RoundUp(reinterpret_cast<uintptr_t>(p), kChunkSize));
-  if (start != p) munmap(p, static_cast<size_t>(start - static_cast<char*>(p)));
-  char* end = static_cast<char*>(p) + over;
-  if (start + chunked != end) munmap(start + chunked, static_cast<size_t>(end - start - chunked));
-  // ASan keeps its shadow across munmap (see VirtualMemory::Reserve).
+  char* start = TakeKept(chunked);
+  if (start == nullptr) {
+    // Over-map by a chunk and trim both ends, so the mapping is chunk-aligned.
+    const size_t over = chunked + kChunkSize - kOsPageSize;
+    void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    start = reinterpret_cast<char*>(RoundUp(reinterpret_cast<uintptr_t>(p), kChunkSize));
+    if (start != p) munmap(p, static_cast<size_t>(start - static_cast<char*>(p)));
+    char* end = static_cast<char*>(p) + over;
+    if (start + chunked != end) munmap(start + chunked, static_cast<size_t>(end - start - chunked));
+  }
+  // ASan keeps its shadow across munmap (see VirtualMemory::Reserve), and a kept
+  // mapping is poisoned.
   UnpoisonMemory(start, chunked);
   auto* prefix = reinterpret_cast<uint64_t*>(start);
   *prefix = static_cast<uint64_t>(cell_size) << kFlagBits;
@@ -78,6 +116,8 @@ void* LargeObjectSpace::HolderOf(const void* address) const {
 
 SweepResult LargeObjectSpace::Sweep(bool keep_marks) {
   // In one pass, with no list of the dead: the sweep needs no memory ([fault]).
+  // Mappings kept since the last sweep and not reused are given back first.
+  UnmapKept(0);
   SweepResult result;
   objects_.Filter([&](ObjectHeader* h) {
     uint64_t& prefix = *Prefix(h);
@@ -89,7 +129,7 @@ SweepResult LargeObjectSpace::Sweep(bool keep_marks) {
     result.freed_bytes += CellSize(h);
     result.freed_objects += 1;
     committed_ -= UsedSize(CellSize(h));
-    Unmap(h);
+    Release(h);
     return false;
   });
   return result;

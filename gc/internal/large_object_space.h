@@ -2,16 +2,26 @@
 //
 // Objects whose cell exceeds kMaxSmallCell get a mapping of their own. They never
 // move (copying them would cost more than it saves); a collection marks them and the
-// sweep unmaps the unmarked ones, returning their memory to the OS at once. Each
-// mapping is a whole number of 256 KiB chunks, chunk-aligned, and registered in the
-// ChunkTable as its collector's (chunk_table.h); only the pages the object touches
-// cost memory. It starts with a prefix word holding the cell size, the mark bit, the
-// worklist-overflow bit and the remembered bit (generational collectors):
+// sweep releases the unmarked ones. Each mapping is a whole number of 256 KiB chunks,
+// chunk-aligned, and registered in the ChunkTable as its collector's (chunk_table.h)
+// while an object lives in it; only the pages the object touches cost memory. It
+// starts with a prefix word holding the cell size, the mark bit, the worklist-overflow
+// bit and the remembered bit (generational collectors):
 //
 //   [ prefix (8 bytes) ][ ObjectHeader ][ payload ... ]
 //
 // The space's index of its objects (for Contains and the sweep) is a PointerSet in
 // side-table memory: an allocation it has no room for fails like a refused mapping.
+//
+// A released mapping is kept, up to kMaxKeptMappings of them and kMaxKeptBytes, for
+// an allocation of the same number of chunks before the next sweep, which unmaps the
+// ones still unused: a program that grows a vector by doubling, drops it and does it
+// again (a WeakMap filled per request) would otherwise pay a fresh mapping, and a
+// kernel page fault and zeroing per page, for every store, where malloc reuses its
+// freed blocks below glibc's 32 MiB mmap threshold. A kept mapping's pages stay
+// resident, and it counts in committed_bytes() at its whole size; it is poisoned under ASan and unregistered
+// from the ChunkTable, and under StressOptions::zap_freed nothing is kept, so a use of
+// a dead large object still faults.
 #ifndef GCLAB_GC_INTERNAL_LARGE_OBJECT_SPACE_H_
 #define GCLAB_GC_INTERNAL_LARGE_OBJECT_SPACE_H_
 
@@ -80,9 +90,13 @@ class LargeObjectSpace {
   static bool Remember(ObjectHeader* header) { return SetFlag(header, kRememberedBit); }
   static void Forget(ObjectHeader* header) { *Prefix(header) &= ~kRememberedBit; }
 
-  // Destroys and unmaps unmarked objects; clears the marks of the rest, unless
-  // `keep_marks` (sticky mark bits: a marked object is old, [gen.sticky]).
+  // Destroys and releases unmarked objects; clears the marks of the rest, unless
+  // `keep_marks` (sticky mark bits: a marked object is old, [gen.sticky]). Unmaps the
+  // mappings kept since the previous sweep and keeps the ones this sweep released
+  // (see above).
   SweepResult Sweep(bool keep_marks = false);
+  // False: released mappings are unmapped at once (StressOptions::zap_freed).
+  void set_keep_released(bool keep) { keep_released_ = keep; }
   // Clears every mark and remembered bit (a sticky-mark collector's major collection).
   void ClearMarks() {
     objects_.ForEach([](ObjectHeader* h) { *Prefix(h) &= ~(kMarkedBit | kRememberedBit); });
@@ -92,8 +106,13 @@ class LargeObjectSpace {
     objects_.ForEach([&](ObjectHeader* h) { f(h, CellSize(h)); });
   }
 
-  size_t committed_bytes() const { return committed_; }
+  // The pages the objects use, and the kept mappings' whole sizes (an upper bound of
+  // what they hold resident until reused or unmapped).
+  size_t committed_bytes() const { return committed_ + kept_bytes_; }
   size_t object_count() const { return objects_.size(); }
+  // Released mappings kept for reuse, and the bytes they span.
+  size_t kept_mappings() const { return kept_count_; }
+  size_t kept_bytes() const { return kept_bytes_; }
 
  private:
   static constexpr uint64_t kMarkedBit = 1;
@@ -110,11 +129,27 @@ class LargeObjectSpace {
     prefix |= flag;
     return true;
   }
+  static constexpr size_t kMaxKeptMappings = 16;
+  static constexpr size_t kMaxKeptBytes = size_t{32} << 20;
+  struct KeptMapping {
+    char* start;
+    size_t size;  // whole chunks
+  };
+  // A kept mapping of `chunked` bytes, unregistered and poisoned; null if none.
+  char* TakeKept(size_t chunked);
+  // Keeps the released mapping of `header` if there is room, or unmaps it.
+  void Release(ObjectHeader* header);
+  void UnmapKept(size_t first);
   void Unmap(ObjectHeader* header);
 
   Collector* owner_ = nullptr;
   PointerSet<ObjectHeader> objects_;
   size_t committed_ = 0;
+  // Fixed storage: the sweep needs no memory ([fault]).
+  KeptMapping kept_[kMaxKeptMappings];
+  size_t kept_count_ = 0;
+  size_t kept_bytes_ = 0;
+  bool keep_released_ = true;
 };
 
 }  // namespace gclab::internal
