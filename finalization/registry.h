@@ -38,9 +38,11 @@
 // the registration (a new chunk of registrations under the heap limit, or a new
 // token's index entry in malloc) is ResourceExhausted (gc/DESIGN.md [fault]).
 //
-// Memory: registrations live in chunks of 128, each a heap object (their Members are
-// seen by the write hook, gc/DESIGN.md [barrier]), listed in a HeapVector and grown
-// without collecting; a registry registers with the heap when made
+// Memory: registrations live in chunks, each a heap object (their Members are seen by
+// the write hook, gc/DESIGN.md [barrier]), listed in a HeapVector and grown without
+// collecting: the first holds 32, each next one twice as many up to 4096 (160 KiB, a
+// large object, which no collector copies or sweeps cell by cell), and so on by 4096.
+// A registry registers with the heap when made
 // (Heap::RegisterWeakContainer), so that every collection it survives checks its
 // targets, whether or not that collection traced it.
 #ifndef GCLAB_FINALIZATION_REGISTRY_H_
@@ -51,6 +53,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -151,7 +154,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   std::vector<size_t> StorageCells() const {
     std::vector<size_t> cells;
     if (chunks_.storage_bytes() != 0) cells.push_back(chunks_.storage_bytes());
-    cells.insert(cells.end(), chunks_.size(), internal::CellSizeFor(sizeof(Chunk)));
+    for (const Member<Chunk>& chunk : chunks_) cells.push_back(chunk->cell_size());
     return cells;
   }
 
@@ -168,11 +171,21 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   using AnyObject = finalization_internal::AnyObject;
   static constexpr uint32_t kNone = ~uint32_t{0};
   enum State : uint8_t { kFree, kRegistered, kReady };
-  // Registrations live in fixed-size chunks: growing never copies them, and memory
-  // grows by a chunk at a time rather than doubling. A chunk is a small heap object
-  // (about 5 KiB), which a moving collector may move like any other.
-  static constexpr uint32_t kChunkShift = 7;
-  static constexpr uint32_t kChunkSlots = uint32_t{1} << kChunkShift;
+  // Registrations live in chunks: growing never copies them. Chunk c holds
+  // kFirstSlots << c registrations while c < kDoublings, then kLastSlots each, so a
+  // registry of a few registrations takes about a kilobyte, and a large one grows by
+  // large objects (a small chunk is an object like any other, which a moving
+  // collector may move).
+  static constexpr uint32_t kFirstShift = 5;
+  static constexpr uint32_t kLastShift = 12;
+  static constexpr uint32_t kFirstSlots = uint32_t{1} << kFirstShift;
+  static constexpr uint32_t kLastSlots = uint32_t{1} << kLastShift;
+  static constexpr uint32_t kDoublings = kLastShift - kFirstShift;
+  // The registrations of the doubling chunks, before the first of kLastSlots.
+  static constexpr uint32_t kDoublingSlots = kFirstSlots * ((uint32_t{1} << kDoublings) - 1);
+  static uint32_t ChunkSlots(size_t chunk) {
+    return chunk < kDoublings ? kFirstSlots << chunk : kLastSlots;
+  }
   struct Slot {
     // Weak, but checked by AfterWeakClearing rather than traced; null once it died.
     WeakMember<AnyObject> target;
@@ -185,16 +198,43 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     bool has_token = false;  // tells a token that died from no token
     bool queued = false;     // kReady and noted in the queue (NoteDead succeeded)
   };
+  static_assert(alignof(Slot) <= 8, "a chunk's slots follow its 16-byte head");
+  // A variable-size heap object ([obj.variable], as a HeapVector's store) of `count`
+  // slots, every one constructed.
   class Chunk final : public GarbageCollected<Chunk> {
    public:
+    static constexpr bool kGclabVariableSize = true;
+    Chunk(size_t cell_size, uint32_t count) noexcept : cell_size_(cell_size), count_(count) {
+      for (uint32_t i = 0; i < count_; ++i) ::new (&slots()[i]) Slot();
+    }
+    // How a moving collector relocates it (gc/garbage_collected.h).
+    Chunk(Chunk&& other) noexcept : cell_size_(other.cell_size_), count_(other.count_) {
+      for (uint32_t i = 0; i < count_; ++i) ::new (&slots()[i]) Slot(std::move(other.slots()[i]));
+    }
+    ~Chunk() {
+      if constexpr (!std::is_trivially_destructible_v<Slot>) {
+        for (uint32_t i = 0; i < count_; ++i) slots()[i].~Slot();
+      }
+    }
+    Chunk(const Chunk&) = delete;
+    Chunk& operator=(const Chunk&) = delete;
+
     void Trace(Visitor& visitor) const {
-      for (const Slot& slot : slots) {
+      for (uint32_t i = 0; i < count_; ++i) {
+        const Slot& slot = slots()[i];
         if (slot.state == kFree) continue;
         visitor.Trace(slot.token);
         if constexpr (kHeapHeld) visitor.Trace(slot.held);
       }
     }
-    Slot slots[kChunkSlots];
+    Slot* slots() { return reinterpret_cast<Slot*>(this + 1); }
+    const Slot* slots() const { return reinterpret_cast<const Slot*>(this + 1); }
+    uint32_t count() const { return count_; }
+    size_t cell_size() const { return cell_size_; }
+
+   private:
+    uint64_t cell_size_;  // first field of a variable-size type: its cell size
+    uint32_t count_;
   };
 
   absl::Status Register(const void* target, Held held, const void* token, bool may_collect) {
@@ -277,11 +317,23 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     return static_cast<AnyObject*>(const_cast<void*>(p));
   }
 
+  // The chunk that holds registration `index`, and its place there.
+  static std::pair<uint32_t, uint32_t> Locate(uint32_t index) {
+    if (index < kDoublingSlots) {
+      // Chunk c starts at kFirstSlots * (2^c - 1).
+      const auto c = static_cast<uint32_t>(31 - __builtin_clz((index >> kFirstShift) + 1));
+      return {c, index - kFirstSlots * ((uint32_t{1} << c) - 1)};
+    }
+    const uint32_t past = index - kDoublingSlots;
+    return {kDoublings + (past >> kLastShift), past & (kLastSlots - 1)};
+  }
   Slot& slot_at(uint32_t index) {
-    return chunks_[index >> kChunkShift]->slots[index & (kChunkSlots - 1)];
+    const auto [chunk, place] = Locate(index);
+    return chunks_[chunk]->slots()[place];
   }
   const Slot& slot_at(uint32_t index) const {
-    return chunks_[index >> kChunkShift]->slots[index & (kChunkSlots - 1)];
+    const auto [chunk, place] = Locate(index);
+    return chunks_[chunk]->slots()[place];
   }
   // f(index, slot) for every slot ever used, free ones included.
   template <typename F>
@@ -290,12 +342,14 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   void ForEachSlot(F&& f) { ForEachSlotOf(*this, f); }
   template <typename Self, typename F>
   static void ForEachSlotOf(Self& self, F& f) {
-    for (uint32_t c = 0; c < self.chunks_.size(); ++c) {
-      const uint32_t base = c << kChunkShift;
-      const uint32_t end = std::min(kChunkSlots, self.slot_count_ - base);
-      std::conditional_t<std::is_const_v<Self>, const Slot*, Slot*> chunk =
-          self.chunks_[c]->slots;
-      for (uint32_t j = 0; j < end; ++j) f(base + j, chunk[j]);
+    uint32_t base = 0;
+    for (uint32_t c = 0; c < self.chunks_.size() && base < self.slot_count_; ++c) {
+      std::conditional_t<std::is_const_v<Self>, const Chunk*, Chunk*> chunk =
+          self.chunks_[c].Get();
+      const uint32_t end = std::min(chunk->count(), self.slot_count_ - base);
+      auto* slots = chunk->slots();
+      for (uint32_t j = 0; j < end; ++j) f(base + j, slots[j]);
+      base += chunk->count();
     }
   }
 
@@ -307,14 +361,17 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
       slot_at(index).token_next = kNone;
       return index;
     }
-    GCLAB_CHECK(slot_count_ < kNone - kChunkSlots,
+    GCLAB_CHECK(slot_count_ < kNone - kLastSlots,
                 "a FinalizationRegistry holds 2^32 registrations");
-    if ((slot_count_ & (kChunkSlots - 1)) == 0) {
+    if (slot_count_ == capacity_) {
       // Neither allocation collects, so `this` stays where it is.
       if (!chunks_.TryReserve(*heap_, chunks_.size() + 1)) return kNone;
-      Chunk* chunk = heap_->NewWithoutCollecting<Chunk>();
+      const uint32_t count = ChunkSlots(chunks_.size());
+      Chunk* chunk =
+          internal::NewVariable<Chunk>(*heap_, sizeof(Chunk) + count * sizeof(Slot), count);
       if (chunk == nullptr) return kNone;
       chunks_.push_back(chunk);
+      capacity_ += count;
     }
     return slot_count_++;
   }
@@ -474,6 +531,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   uint32_t id_ = 0;
   HeapVector<Member<Chunk>> chunks_;
   uint32_t slot_count_ = 0;  // slots ever used (free ones included)
+  uint32_t capacity_ = 0;    // slots in the chunks
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;
   size_t ready_ = 0;

@@ -565,6 +565,71 @@ TEST_P(FinalizationTest, ManyRegistrationsAcrossManyCollections) {
   }
 }
 
+// Registrations live in chunks of growing sizes (32, 64, ... 4096, then 4096 each):
+// token chains that cross chunks, unregistration, delivery and the reuse of freed slots
+// land on the right registrations wherever the chunk boundaries fall.
+TEST_P(FinalizationTest, RegistrationsAcrossChunksOfGrowingSizes) {
+  constexpr int kCount = 9000;  // past the first chunk of 4096 after the doubling ones
+  constexpr int kTokens = 7;    // registration i has token i % 7: chains cross every chunk
+  HandleScope scope(*heap_);
+  Local<NodeRegistry> registry = RecordingRegistry();
+  Local<Array> tokens = heap_->New<Array>(kTokens);
+  for (int t = 0; t < kTokens; ++t) tokens->slots[t] = heap_->New<Node>(-t);
+  Local<Array> keep = heap_->New<Array>(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    HandleScope inner(*heap_);
+    Local<Node> target = heap_->New<Node>(i);
+    if (i % 5 == 0) keep->slots[i] = target;
+    Local<Node> held_value = heap_->New<Node>(i);
+    ASSERT_TRUE(
+        registry->Register(target.Get(), held_value.Get(), tokens->slots[i % kTokens].Get()).ok());
+  }
+  const std::vector<size_t> cells = registry->StorageCells();
+  // Token 3's registrations are withdrawn: none of them is delivered.
+  ASSERT_TRUE(*registry->Unregister(tokens->slots[3].Get()));
+  CollectAndDrain();
+  int64_t expected_dead = 0;
+  std::vector<int64_t> expected;
+  for (int i = 0; i < kCount; ++i) {
+    if (i % kTokens == 3 || i % 5 == 0) continue;
+    ++expected_dead;
+    expected.push_back(i);
+  }
+  EXPECT_EQ(queue_->stats().found_dead, static_cast<uint64_t>(expected_dead));
+  if (runs_callbacks()) {
+    std::sort(delivered_.begin(), delivered_.end());
+    EXPECT_EQ(delivered_, expected);
+    // The delivered registrations' and token 3's slots are reused: as many new ones fit
+    // in the chunks there are.
+    const int free_slots = kCount - static_cast<int>(registry->registered());
+    for (int i = 0; i < free_slots; ++i) {
+      HandleScope inner(*heap_);
+      ASSERT_TRUE(registry->Register(heap_->New<Node>(i).Get(), heap_->New<Node>(i).Get(),
+                                     tokens->slots[0].Get())
+                      .ok());
+    }
+    EXPECT_EQ(registry->StorageCells(), cells);
+    // Token 0 now names old live registrations and the new dead ones alike.
+    ASSERT_TRUE(*registry->Unregister(tokens->slots[0].Get()));
+    delivered_.clear();
+    CollectAndDrain();
+    EXPECT_TRUE(delivered_.empty());
+  }
+  // The live targets stay registered: dropping them delivers each exactly once, token
+  // 0's excepted (unregistered above when callbacks run).
+  delivered_.clear();
+  for (int i = 0; i < kCount; ++i) keep->slots[i] = nullptr;
+  CollectAndDrain();
+  if (runs_callbacks()) {
+    std::vector<int64_t> rest;
+    for (int i = 0; i < kCount; i += 5) {
+      if (i % kTokens != 3 && i % kTokens != 0) rest.push_back(i);
+    }
+    std::sort(delivered_.begin(), delivered_.end());
+    EXPECT_EQ(delivered_, rest);
+  }
+}
+
 // A method called through a raw pointer read before an allocation that moved the
 // object would change the old copy: the registration or entry would be lost. It stops.
 TEST(StaleObjectDeathTest, RegistryAndTableMethodsThroughAMovedPointerStop) {
