@@ -23,6 +23,7 @@
 #include "gc/internal/check.h"
 #include "gc/internal/chunk_table.h"
 #include "gc/internal/collector_registry.h"
+#include "gc/internal/deferred_slots.h"
 #include "gc/internal/object_starts.h"
 #include "gc/internal/sanitizer.h"
 
@@ -169,15 +170,45 @@ class GenCopyCollector final : public MarkSweepCollector {
     return nursery_.Contains(payload) || MarkSweepCollector::IsYoung(payload);
   }
 
+  // The slots that the objects Drain traces hold into the nursery are evacuated a few
+  // slots later, their targets prefetched (internal/deferred_slots.h).
+  void Drain() override {
+    visitor_.set_deferring(true);
+    do {
+      MarkSweepCollector::Drain();
+    } while (visitor_.Flush());  // evacuations that queue more objects to trace
+    visitor_.set_deferring(false);
+  }
+
  protected:
   bool SlotInYoungSpace(const void* slot) const override { return nursery_.Contains(slot); }
 
  private:
-  // Marks old-space objects as mark-sweep's visitor does, and evacuates nursery ones.
+  // Marks old-space objects as mark-sweep's visitor does, and evacuates nursery ones,
+  // inside Drain through a DeferredSlots ring.
   class EvacuatingVisitor final : public CollectorVisitor {
    public:
     explicit EvacuatingVisitor(GenCopyCollector& owner) : CollectorVisitor(owner), owner_(owner) {}
     void VisitSlot(void** slot) override {
+      if (!owner_.nursery_.Contains(*slot)) {
+        owner_.MarkSlot(slot);
+      } else if (!deferring_) {
+        owner_.Evacuate(slot);
+      } else if (void** ready = deferred_.Push(slot)) {
+        Process(ready);
+      }
+    }
+    void set_deferring(bool deferring) { deferring_ = deferring; }
+    // Evacuates the slots still deferred; true if there were any.
+    bool Flush() {
+      const bool any = !deferred_.empty();
+      while (void** slot = deferred_.Pop()) Process(slot);
+      return any;
+    }
+
+   private:
+    // A slot that was deferred twice holds the copy by its second turn.
+    void Process(void** slot) {
       if (owner_.nursery_.Contains(*slot)) {
         owner_.Evacuate(slot);
       } else {
@@ -185,8 +216,9 @@ class GenCopyCollector final : public MarkSweepCollector {
       }
     }
 
-   private:
     GenCopyCollector& owner_;
+    bool deferring_ = false;
+    DeferredSlots<8> deferred_;
   };
 
   // The end of the nursery's objects (during a cycle, as it was when the cycle began).
