@@ -55,6 +55,9 @@ char* LargeObjectSpace::TakeKept(size_t chunked) {
 
 void LargeObjectSpace::UnmapKept(size_t first) {
   for (size_t i = first; i < kept_count_; ++i) {
+    // ASan's shadow outlives the mapping: whoever maps these addresses next (another
+    // allocator) must not find them poisoned.
+    UnpoisonMemory(kept_[i].start, kept_[i].size);
     munmap(kept_[i].start, kept_[i].size);
     kept_bytes_ -= kept_[i].size;
   }
