@@ -186,6 +186,11 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   static uint32_t ChunkSlots(size_t chunk) {
     return chunk < kDoublings ? kFirstSlots << chunk : kLastSlots;
   }
+  // The index of chunk `chunk`'s first registration: the slots of the chunks before it.
+  static uint32_t ChunkStart(size_t chunk) {
+    if (chunk < kDoublings) return kFirstSlots * ((uint32_t{1} << chunk) - 1);
+    return kDoublingSlots + static_cast<uint32_t>(chunk - kDoublings) * kLastSlots;
+  }
   struct Slot {
     // Weak, but checked by AfterWeakClearing rather than traced; null once it died.
     WeakMember<AnyObject> target;
@@ -322,7 +327,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     if (index < kDoublingSlots) {
       // Chunk c starts at kFirstSlots * (2^c - 1).
       const auto c = static_cast<uint32_t>(31 - __builtin_clz((index >> kFirstShift) + 1));
-      return {c, index - kFirstSlots * ((uint32_t{1} << c) - 1)};
+      return {c, index - ChunkStart(c)};
     }
     const uint32_t past = index - kDoublingSlots;
     return {kDoublings + (past >> kLastShift), past & (kLastSlots - 1)};
@@ -363,7 +368,7 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
     }
     GCLAB_CHECK(slot_count_ < kNone - kLastSlots,
                 "a FinalizationRegistry holds 2^32 registrations");
-    if (slot_count_ == capacity_) {
+    if (slot_count_ == ChunkStart(chunks_.size())) {  // every chunk is full
       // Neither allocation collects, so `this` stays where it is.
       if (!chunks_.TryReserve(*heap_, chunks_.size() + 1)) return kNone;
       const uint32_t count = ChunkSlots(chunks_.size());
@@ -371,7 +376,6 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
           internal::NewVariable<Chunk>(*heap_, sizeof(Chunk) + count * sizeof(Slot), count);
       if (chunk == nullptr) return kNone;
       chunks_.push_back(chunk);
-      capacity_ += count;
     }
     return slot_count_++;
   }
@@ -531,7 +535,6 @@ class FinalizationRegistry final : public GarbageCollected<FinalizationRegistry<
   uint32_t id_ = 0;
   HeapVector<Member<Chunk>> chunks_;
   uint32_t slot_count_ = 0;  // slots ever used (free ones included)
-  uint32_t capacity_ = 0;    // slots in the chunks
   uint32_t free_head_ = kNone;
   size_t registered_ = 0;
   size_t ready_ = 0;

@@ -25,7 +25,7 @@ void LargeObjectSpace::Unmap(ObjectHeader* header) {
 // The heap runs the destructors of the objects left (Heap::~Heap); this only unmaps.
 LargeObjectSpace::~LargeObjectSpace() {
   objects_.ForEach([&](ObjectHeader* h) { Unmap(h); });
-  UnmapKept(0);
+  UnmapKept();
 }
 
 void LargeObjectSpace::Release(ObjectHeader* header) {
@@ -53,15 +53,15 @@ char* LargeObjectSpace::TakeKept(size_t chunked) {
   return nullptr;
 }
 
-void LargeObjectSpace::UnmapKept(size_t first) {
-  for (size_t i = first; i < kept_count_; ++i) {
+void LargeObjectSpace::UnmapKept() {
+  for (size_t i = 0; i < kept_count_; ++i) {
     // ASan's shadow outlives the mapping: whoever maps these addresses next (another
     // allocator) must not find them poisoned.
     UnpoisonMemory(kept_[i].start, kept_[i].size);
     munmap(kept_[i].start, kept_[i].size);
     kept_bytes_ -= kept_[i].size;
   }
-  kept_count_ = first;
+  kept_count_ = 0;
 }
 
 ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
@@ -120,7 +120,7 @@ void* LargeObjectSpace::HolderOf(const void* address) const {
 SweepResult LargeObjectSpace::Sweep(bool keep_marks) {
   // In one pass, with no list of the dead: the sweep needs no memory ([fault]).
   // Mappings kept since the last sweep and not reused are given back first.
-  UnmapKept(0);
+  UnmapKept();
   SweepResult result;
   objects_.Filter([&](ObjectHeader* h) {
     uint64_t& prefix = *Prefix(h);

@@ -139,7 +139,7 @@ class LargeObjectSpace {
   char* TakeKept(size_t chunked);
   // Keeps the released mapping of `header` if there is room, or unmaps it.
   void Release(ObjectHeader* header);
-  void UnmapKept(size_t first);
+  void UnmapKept();
   void Unmap(ObjectHeader* header);
 
   Collector* owner_ = nullptr;

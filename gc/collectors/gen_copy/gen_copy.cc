@@ -190,12 +190,10 @@ class GenCopyCollector final : public MarkSweepCollector {
    public:
     explicit EvacuatingVisitor(GenCopyCollector& owner) : CollectorVisitor(owner), owner_(owner) {}
     void VisitSlot(void** slot) override {
-      if (!owner_.nursery_.Contains(*slot)) {
-        owner_.MarkSlot(slot);
-      } else if (!deferring_) {
-        owner_.Evacuate(slot);
-      } else if (void** ready = deferred_.Push(slot)) {
-        Process(ready);
+      if (deferring_ && owner_.nursery_.Contains(*slot)) {
+        if (void** ready = deferred_.Push(slot)) Process(ready);
+      } else {
+        Process(slot);
       }
     }
     void set_deferring(bool deferring) { deferring_ = deferring; }
@@ -207,7 +205,8 @@ class GenCopyCollector final : public MarkSweepCollector {
     }
 
    private:
-    // A slot that was deferred twice holds the copy by its second turn.
+    // Evacuates or marks what `slot` holds now: a slot that was deferred twice holds
+    // the copy by its second turn.
     void Process(void** slot) {
       if (owner_.nursery_.Contains(*slot)) {
         owner_.Evacuate(slot);
