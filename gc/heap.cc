@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_format.h"
@@ -72,6 +74,17 @@ class PhaseTimer {
   bool running_ = false;
 };
 
+// HeapOptions::huge_pages when unset: GCLAB_HUGE_PAGES, on by default. A value that
+// means neither stops the program: a comparison of the two must not quietly run one.
+bool HugePagesFromEnvironment() {
+  const char* text = std::getenv("GCLAB_HUGE_PAGES");
+  if (text == nullptr || *text == '\0') return true;
+  const std::string_view value = text;
+  if (value == "1" || value == "on") return true;
+  if (value == "0" || value == "off") return false;
+  Fatal(__FILE__, __LINE__, "GCLAB_HUGE_PAGES=%s: expected 0, 1, off or on", text);
+}
+
 }  // namespace
 
 bool IsHeapAlive(uint64_t heap_id) {
@@ -109,6 +122,8 @@ absl::Status HeapImpl::Init() {
   collector_ = *std::move(collector);
   collector_->set_info(&registration->info);
   collector_->set_heap(&heap_);
+  if (!options_.huge_pages.has_value()) options_.huge_pages = HugePagesFromEnvironment();
+  collector_->set_huge_pages(*options_.huge_pages);
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
   // The barriers' fast paths turn on while a heap that needs them lives ([barrier]).
   const CollectorCapabilities& capabilities = registration->info.capabilities;

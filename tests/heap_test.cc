@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -210,6 +214,88 @@ TEST_P(HeapTest, LargeObjectMemoryIsReturned) {
   heap().CollectGarbage();
   EXPECT_LT(heap().stats().committed_bytes, 4u * 1000000u);
   EXPECT_GE(heap().stats().peak_committed_bytes, 20u * 1000000u);
+}
+
+// The kernel's transparent huge page mode, the bracketed word of
+// /sys/kernel/mm/transparent_hugepage/enabled ("always", "madvise", "never"), or ""
+// without transparent huge pages.
+std::string TransparentHugePageMode() {
+  std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  std::getline(file, line);
+  const size_t open = line.find('[');
+  const size_t close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  return line.substr(open + 1, close - open - 1);
+}
+
+// The AnonHugePages bytes of the mapping that holds `address` (/proc/self/smaps).
+size_t HugePageBytesOfMapping(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto where = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long start = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 &&
+        line.find(':') > line.find('-')) {
+      inside = where >= start && where < end;
+      continue;
+    }
+    size_t kib = 0;
+    if (inside && std::sscanf(line.c_str(), "AnonHugePages: %zu kB", &kib) == 1) {
+      return kib << 10;
+    }
+  }
+  return 0;
+}
+
+// HeapOptions::huge_pages: the small objects' memory comes in huge pages from a kernel
+// that gives them on request, and (where it gives them only on request) not when the
+// heap asks for none; the objects are the same either way.
+TEST_P(HeapTest, HugePagesBackSmallObjectsWhenAsked) {
+  const std::string mode = TransparentHugePageMode();
+  if (mode != "always" && mode != "madvise") {
+    GTEST_SKIP() << "this kernel gives no transparent huge pages (mode \"" << mode << "\")";
+  }
+  for (bool huge : {true, false}) {
+    HeapOptions options;
+    options.collector = GetParam();
+    options.huge_pages = huge;
+    auto heap_or = Heap::Create(WithoutStress(options));
+    ASSERT_TRUE(heap_or.ok()) << heap_or.status();
+    Heap& heap = **heap_or;
+    HandleScope scope(heap);
+    // 16 MiB of nodes in a list, most of it filled before any collection.
+    constexpr int64_t kNodes = (int64_t{16} << 20) / static_cast<int64_t>(kNodeCell);
+    Local<Node> head = heap.New<Node>(0);
+    for (int64_t i = 1; i < kNodes; ++i) {
+      Local<Node> node = heap.New<Node>(i);
+      node->left = head;
+      head = node;
+    }
+    const size_t huge_bytes = HugePageBytesOfMapping(head.Get());
+    if (huge) {
+      EXPECT_GT(huge_bytes, 0u) << "no huge page under 16 MiB of small objects";
+    } else if (mode == "madvise") {
+      EXPECT_EQ(huge_bytes, 0u);
+    }
+    heap.CollectGarbage();
+    int64_t expected = kNodes - 1;
+    for (const Node* n = head.Get(); n != nullptr; n = n->left.Get()) {
+      ASSERT_EQ(n->value, expected--);
+    }
+    EXPECT_EQ(expected, -1);
+  }
+}
+
+TEST(HeapOptionsDeathTest, AMalformedHugePagesVariableStopsTheProgram) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_DEATH(
+      {
+        setenv("GCLAB_HUGE_PAGES", "sometimes", 1);
+        Heap::Create({}).IgnoreError();
+      },
+      "GCLAB_HUGE_PAGES=sometimes: expected 0, 1, off or on");
 }
 
 // A vector that grows by doubling, dropped and grown again after each collection,

@@ -1,10 +1,13 @@
 // The parts of the collector interface every collector shares.
 #include "gc/internal/collector.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "gc/collection_hook.h"
 #include "gc/internal/chunk_table.h"
 #include "gc/internal/check.h"
+#include "gc/internal/virtual_memory.h"
 
 namespace gclab::internal {
 
@@ -20,6 +23,15 @@ absl::Status Collector::RegisterObjectMemory(const void* start, size_t size) {
   }
   object_memory_.push_back({start, size});
   return absl::OkStatus();
+}
+
+absl::StatusOr<VirtualMemory> Collector::ReserveObjectMemory(size_t size, size_t alignment) {
+  absl::StatusOr<VirtualMemory> memory =
+      VirtualMemory::Reserve(size, huge_pages_ ? std::max(alignment, kHugePageSize) : alignment);
+  if (!memory.ok()) return memory.status();
+  if (huge_pages_) memory->AdviseHugePages();  // advice: without THP, small pages
+  if (absl::Status s = RegisterObjectMemory(memory->base(), memory->size()); !s.ok()) return s;
+  return memory;
 }
 
 void* Collector::HolderOf(const void* address) const {

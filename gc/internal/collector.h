@@ -51,6 +51,7 @@
 #include "gc/internal/chunked_vector.h"
 #include "gc/internal/large_object_space.h"
 #include "gc/internal/side_table.h"
+#include "gc/internal/virtual_memory.h"
 #include "gc/internal/weak_processor.h"
 #include "gc/visitor.h"
 
@@ -174,6 +175,8 @@ class Collector : public WeakProcessor::Host {
   // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and
   // poisons free small cells under ASan; internal/sanitizer.h), and unmaps every dead
   // large object at once instead of keeping its mapping for reuse.
+  // HeapOptions::huge_pages, set before Init.
+  void set_huge_pages(bool huge) { huge_pages_ = huge; }
   void set_zap_freed(bool zap) {
     zap_freed_ = zap;
     large_.set_keep_released(!zap);
@@ -196,10 +199,16 @@ class Collector : public WeakProcessor::Host {
   // in the process-wide ChunkTable, for the barriers' slow path; unregistered when
   // the collector is destroyed. ResourceExhausted if no memory is left for the table.
   absl::Status RegisterObjectMemory(const void* start, size_t size);
+  // A reservation of `size` bytes (a whole number of chunks) for small objects,
+  // registered as above; with HeapOptions::huge_pages, aligned to a huge page and
+  // advised to use them (VirtualMemory::AdviseHugePages). The spaces that fill their
+  // memory densely from the bottom (pages, a nursery, semispaces) reserve it here.
+  absl::StatusOr<VirtualMemory> ReserveObjectMemory(size_t size, size_t alignment);
 
   AllocationState& alloc_;
   LargeObjectSpace large_;
   bool zap_freed_ = false;
+  bool huge_pages_ = false;
   size_t side_table_fallbacks_ = 0;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;

@@ -69,6 +69,11 @@ void VirtualMemory::Decommit(void* start, size_t length) {
   GCLAB_CHECK(rc == 0, "madvise(MADV_DONTNEED) failed: %s", std::strerror(errno));
 }
 
+bool VirtualMemory::AdviseHugePages() {
+  if (size_ == 0) return false;
+  return madvise(base_, size_, MADV_HUGEPAGE) == 0;
+}
+
 void VirtualMemory::Protect(void* start, size_t length, bool accessible) {
   if (length == 0) return;
   int rc = mprotect(start, length, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);

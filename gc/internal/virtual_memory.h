@@ -9,6 +9,8 @@
 namespace gclab::internal {
 
 inline constexpr size_t kOsPageSize = 4096;
+// The x86-64 transparent huge page (VirtualMemory::AdviseHugePages).
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
 constexpr size_t RoundUp(size_t n, size_t alignment) {
   return (n + alignment - 1) / alignment * alignment;
@@ -35,6 +37,11 @@ class VirtualMemory {
   static void Decommit(void* start, size_t length);
   // Makes [start, start + length) inaccessible (or accessible again).
   static void Protect(void* start, size_t length, bool accessible);
+  // Asks the kernel to back this reservation's aligned 2 MiB ranges with transparent
+  // huge pages (madvise MADV_HUGEPAGE), so that filling it takes one page fault per
+  // 2 MiB instead of 512. Advice only: false if the kernel has no transparent huge
+  // pages (or they are off); the reservation works as before.
+  bool AdviseHugePages();
 
  private:
   void Unmap();

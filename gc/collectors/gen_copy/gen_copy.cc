@@ -42,10 +42,9 @@ class GenCopyCollector final : public MarkSweepCollector {
   absl::Status Init(size_t heap_limit) override {
     if (absl::Status s = MarkSweepCollector::Init(heap_limit); !s.ok()) return s;
     // Address space for the largest nursery; pages are touched as it grows.
-    auto memory = VirtualMemory::Reserve(RoundUp(nursery_sizing().max(), kChunkSize), kChunkSize);
+    auto memory = ReserveObjectMemory(RoundUp(nursery_sizing().max(), kChunkSize), kChunkSize);
     if (!memory.ok()) return memory.status();
     nursery_ = std::move(*memory);
-    if (absl::Status s = RegisterObjectMemory(nursery_.base(), nursery_.size()); !s.ok()) return s;
     if (absl::Status s = starts_.Init(nursery_.base(), nursery_.size()); !s.ok()) return s;
     // Stores into nursery objects need no barrier: exempt them inline if no other
     // heap has ([barrier.exempt]); otherwise SlotInYoungSpace turns them away.

@@ -26,10 +26,9 @@ absl::Status MarkSweepCollector::Init(size_t heap_limit) {
   // is touched, and the page table below grows only as pages come into use.
   const size_t page_count = 2 * (heap_limit / kPageSize) + 2 * kNumSizeClasses + 2;
   static_assert(kPageSize % kChunkSize == 0, "pages are whole chunks of the ChunkTable");
-  auto memory = VirtualMemory::Reserve(page_count * kPageSize, kPageSize);
+  auto memory = ReserveObjectMemory(page_count * kPageSize, kPageSize);
   if (!memory.ok()) return memory.status();
   memory_ = std::move(*memory);
-  if (absl::Status s = RegisterObjectMemory(memory_.base(), memory_.size()); !s.ok()) return s;
   auto bitmap = VirtualMemory::Reserve(page_count * kBitmapWords * sizeof(uint64_t), kOsPageSize);
   if (!bitmap.ok()) return bitmap.status();
   mark_bitmap_memory_ = std::move(*bitmap);

@@ -17,12 +17,9 @@ SemispaceCollector::SemispaceCollector(AllocationState& alloc)
 absl::Status SemispaceCollector::Init(size_t heap_limit) {
   for (int i = 0; i < 2; ++i) {
     // Whole chunks, registered in the ChunkTable for the barriers' slow path.
-    auto memory = VirtualMemory::Reserve(RoundUp(heap_limit, kChunkSize), kChunkSize);
+    auto memory = ReserveObjectMemory(RoundUp(heap_limit, kChunkSize), kChunkSize);
     if (!memory.ok()) return memory.status();
     spaces_[i] = std::move(*memory);
-    if (absl::Status s = RegisterObjectMemory(spaces_[i].base(), spaces_[i].size()); !s.ok()) {
-      return s;
-    }
     if (absl::Status s = starts_[i].Init(spaces_[i].base(), spaces_[i].size()); !s.ok()) return s;
   }
   if constexpr (kDebugChecks) {
