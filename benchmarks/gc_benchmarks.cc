@@ -55,6 +55,10 @@
 //   collections    gclab collections, or Boehm's (GC_get_gc_no)
 //   pause_ms       total pause; for Boehm, its total full-collection time (1 ms steps)
 //   max_pause_ms   longest single pause (gclab only)
+//   mmu_<N>ms      minimum mutator utilization of the program's run over windows of 1,
+//                  2, 5, 10 and 50 ms, from the heap's pause log (gclab only;
+//                  gc/mutator_utilization.h)
+//   minor_collections, minor_pause_p50_ms, minor_pause_max_ms  (generational only)
 //   peak_rss_mb    the process's peak resident set during the run (rss.h)
 //   rss_start_mb   the resident set when the run started: what earlier benchmarks left
 // BM_UsableHeap's counters: usable_pct, the 2 KiB objects' bytes over the room the
@@ -78,6 +82,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -167,10 +172,34 @@ class Meter {
     has_max_pause_ = true;
     max_pause_ms_ = std::max(max_pause_ms_, ToMs(stats.max_pause));
   }
-  // The pauses of the minor collections (CollectionKind::kMinor) of one run.
-  void AddMinorPauses(const std::vector<double>& pauses_ms) {
-    has_minor_ = true;
-    minor_pauses_ms_.insert(minor_pauses_ms_.end(), pauses_ms.begin(), pauses_ms.end());
+  // Where the program ran, in the iteration whose heap is torn down next.
+  void SetProgramWindow(std::chrono::steady_clock::time_point begin,
+                        std::chrono::steady_clock::time_point end) {
+    program_begin_ = begin;
+    program_end_ = end;
+  }
+  // A gclab heap's pause log (HeapOptions::record_pauses): the minor collections'
+  // pauses, for their distribution, and the minimum mutator utilization of the
+  // program's run (the least over iterations).
+  void AddPauses(absl::Span<const gclab::Pause> pauses, bool generational) {
+    if (generational) {
+      has_minor_ = true;
+      for (const gclab::Pause& p : pauses) {
+        if (p.collection == gclab::CollectionKind::kMinor) {
+          minor_pauses_ms_.push_back(absl::ToDoubleMilliseconds(p.duration));
+        }
+      }
+    }
+    for (size_t i = 0; i < kMmuWindowsMs.size(); ++i) {
+      absl::StatusOr<double> mmu = gclab::MinimumMutatorUtilization(
+          pauses, program_begin_, program_end_, absl::Milliseconds(kMmuWindowsMs[i]));
+      if (!mmu.ok()) {
+        std::fprintf(stderr, "gc_benchmarks: %s\n", std::string(mmu.status().message()).c_str());
+        std::abort();
+      }
+      mmu_[i] = has_mmu_ ? std::min(mmu_[i], *mmu) : *mmu;
+    }
+    has_mmu_ = true;
   }
   void AddCollections(uint64_t collections, double pause_ms) {
     has_collections_ = true;
@@ -194,6 +223,11 @@ class Meter {
       state.counters["minor_pause_p50_ms"] = sorted[sorted.size() / 2];
       state.counters["minor_pause_max_ms"] = sorted.back();
     }
+    if (has_mmu_) {
+      for (size_t i = 0; i < kMmuWindowsMs.size(); ++i) {
+        state.counters["mmu_" + std::to_string(kMmuWindowsMs[i]) + "ms"] = mmu_[i];
+      }
+    }
     state.counters["peak_rss_mb"] = peak_rss_mb_;
     state.counters["rss_start_mb"] = rss_start_mb_;
   }
@@ -210,6 +244,12 @@ class Meter {
   double rss_start_mb_ = 0;
   double seconds_ = 0;
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point program_begin_;
+  std::chrono::steady_clock::time_point program_end_;
+  // Minimum mutator utilization over windows of these lengths (mmu_<N>ms counters).
+  static constexpr std::array<int, 5> kMmuWindowsMs = {1, 2, 5, 10, 50};
+  std::array<double, 5> mmu_{};
+  bool has_mmu_ = false;
 };
 
 absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size_t limit) {
@@ -217,6 +257,7 @@ absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size
   options.collector = kind;
   options.heap_limit = limit;
   options.collector_options = CollectorOptionsFromEnvironment(kind);
+  options.record_pauses = true;  // minor pause distribution and MMU (Meter::AddPauses)
   return gclab::Heap::Create(options);
 }
 
@@ -797,8 +838,6 @@ class GclabSystem {
     auto heap = CreateHeap(kind_, kProgramHeapLimit);
     if (!heap.ok()) return heap.status();
     heap_ = std::move(*heap);
-    pauses_ = std::make_unique<MinorPauses>(*heap_);
-    heap_->AddCollectionHook(pauses_.get());
     return absl::OkStatus();
   }
   template <typename Payload>
@@ -808,28 +847,13 @@ class GclabSystem {
   gclab::Heap& heap() { return *heap_; }
   void Teardown(Meter& meter) {
     meter.AddHeapStats(heap_->stats());
-    if (heap_->capabilities().generational) meter.AddMinorPauses(pauses_->pauses_ms);
-    heap_->RemoveCollectionHook(pauses_.get());
+    meter.AddPauses(heap_->pauses(), heap_->capabilities().generational);
     heap_.reset();
-    pauses_.reset();
   }
 
  private:
-  // Records the pause of every minor collection, for the distribution's median.
-  struct MinorPauses final : gclab::CollectionHook {
-    explicit MinorPauses(gclab::Heap& heap) : heap(heap) { pauses_ms.reserve(1 << 16); }
-    std::string_view name() const override { return "benchmark pause recorder"; }
-    void AfterCollection() override {
-      const gclab::CycleStatistics& cycle = heap.stats().last_cycle;
-      if (cycle.kind == gclab::CollectionKind::kMinor) pauses_ms.push_back(ToMs(cycle.pause));
-    }
-    gclab::Heap& heap;
-    std::vector<double> pauses_ms;
-  };
-
   CollectorKind kind_;
   std::unique_ptr<gclab::Heap> heap_;
-  std::unique_ptr<MinorPauses> pauses_;
 };
 
 class BoehmSystem {
@@ -920,9 +944,9 @@ void RunProgram(benchmark::State& state, const std::string& family, const std::s
       state.ResumeTiming();
       const auto start = std::chrono::steady_clock::now();
       auto survivors = program(trees);
-      program_ms += std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
+      const auto end = std::chrono::steady_clock::now();
+      program_ms += std::chrono::duration<double, std::milli>(end - start).count();
+      meter.SetProgramWindow(start, end);
       state.PauseTiming();
       ok = survivors.ok;
       survivors.Drop(trees);

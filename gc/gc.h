@@ -8,6 +8,7 @@
 #include "gc/heap.h"
 #include "gc/heap_vector.h"
 #include "gc/member.h"
+#include "gc/mutator_utilization.h"
 #include "gc/policy.h"
 #include "gc/stats.h"
 #include "gc/visitor.h"

@@ -369,6 +369,7 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   cycle.number = stats_.collections + 1;
   cycle.reason = reason;
   cycle.kind = kind;
+  const auto pause_start = std::chrono::steady_clock::now();
   PhaseTimer timer(cycle.phases);
 
   // [gen.verify] What a minor collection relies on, checked before it starts.
@@ -475,6 +476,11 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   timer.Stop();
 
   cycle.pause = cycle.phases.Total();
+  // The pause is the sum of the phases' times; it began when the first phase did.
+  if (options_.record_pauses &&
+      !TryPushBack(pauses_, Pause{pause_start, cycle.pause, PauseKind::kAtomic, kind})) {
+    ++stats_.pauses_not_recorded;
+  }
   stats_.total_pause += cycle.pause;
   stats_.max_pause = std::max(stats_.max_pause, cycle.pause);
   if (kind == CollectionKind::kMinor) {
@@ -813,6 +819,8 @@ size_t Heap::AdjustExternalMemory(int64_t delta_bytes) {
 size_t Heap::external_memory() const { return impl_->external_bytes(); }
 
 const HeapStatistics& Heap::stats() { return impl_->UpdatedStats(); }
+
+absl::Span<const Pause> Heap::pauses() const { return impl_->pauses(); }
 
 CollectorKind Heap::collector_kind() const { return impl_->options().collector; }
 

@@ -52,6 +52,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "gc/collection_hook.h"
 #include "gc/collectors.h"
 #include "gc/garbage_collected.h"
@@ -61,6 +62,7 @@
 #include "gc/internal/object_header.h"
 #include "gc/internal/persistent_node.h"
 #include "gc/member.h"
+#include "gc/mutator_utilization.h"
 #include "gc/policy.h"
 #include "gc/retaining_path.h"
 #include "gc/stats.h"
@@ -159,6 +161,9 @@ struct HeapOptions {
   // small pages. Unset: on, unless GCLAB_HUGE_PAGES=0 (or "off") in the environment;
   // any other value than 0, 1, off or on stops the program with a message.
   std::optional<bool> huge_pages;
+  // Log every pause (Heap::pauses(), gc/mutator_utilization.h): 40 bytes each, kept
+  // for the life of the heap, for minimum mutator utilization and pause distributions.
+  bool record_pauses = false;
   // Stress modes (above). Unset: read from GCLAB_STRESS when the heap is created. A
   // test whose expectations depend on when collections happen sets it explicitly
   // (to StressOptions{} for none).
@@ -264,6 +269,9 @@ class Heap {
 
   // Statistics so far (see stats.h).
   const HeapStatistics& stats();
+  // Every pause so far, in order, with HeapOptions::record_pauses; otherwise empty
+  // (gc/mutator_utilization.h). Valid until the next collection.
+  absl::Span<const Pause> pauses() const;
 
   CollectorKind collector_kind() const;
   std::string_view collector_name() const;

@@ -112,6 +112,9 @@ struct HeapStatistics {
   // path that needs none (gc/DESIGN.md [fault]). The results are the same; the time
   // and, for weak references traced as strong, the survivors of that cycle may not be.
   uint64_t side_table_fallbacks = 0;
+  // Pauses HeapOptions::record_pauses could not log for want of memory (Heap::pauses()
+  // then misses them).
+  uint64_t pauses_not_recorded = 0;
   absl::Duration total_pause;
   absl::Duration max_pause;
   absl::Duration max_minor_pause;  // of the minor collections

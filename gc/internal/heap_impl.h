@@ -27,6 +27,7 @@ class HeapImpl {
   size_t AdjustExternal(int64_t delta);
   size_t external_bytes() const { return external_bytes_; }
   const HeapStatistics& UpdatedStats();
+  const SideVector<Pause>& pauses() const { return pauses_; }  // HeapOptions::record_pauses
 
   Collector& collector() { return *collector_; }
   const Collector& collector() const { return *collector_; }
@@ -116,6 +117,7 @@ class HeapImpl {
   SideVector<WeakContainer> weak_containers_;  // Heap::RegisterWeakContainer
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
+  SideVector<Pause> pauses_;
   uint64_t bytes_at_last_collection_ = 0;
   // The allocation budget ends here. The fast path's AllocationState::trigger is the
   // same, except under an allocation-driven stress mode, where it is 0 so that every
