@@ -4,6 +4,7 @@
 // interface), so that keys can be fake addresses.
 #include "weak/internal/entry_table.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <unordered_map>
@@ -40,8 +41,10 @@ class VectorEntries {
   Entry* end() { return v_.data() + v_.size(); }
   const Entry* begin() const { return v_.data(); }
   const Entry* end() const { return v_.data() + v_.size(); }
+  // At least doubling, as HeapVector::TryReserve: the table asks for one more entry
+  // at each insert, and an exact reserve would copy the whole vector every time.
   bool TryReserve(size_t n) {
-    v_.reserve(n);
+    if (n > v_.capacity()) v_.reserve(std::max(n, 2 * v_.capacity()));
     return true;
   }
   void push_back(const Entry& e) { v_.push_back(e); }
