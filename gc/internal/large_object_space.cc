@@ -56,7 +56,7 @@ char* LargeObjectSpace::TakeKept(size_t chunked) {
 void LargeObjectSpace::UnmapKept() {
   for (size_t i = 0; i < kept_count_; ++i) {
     // ASan's shadow outlives the mapping: whoever maps these addresses next (another
-    // allocator) must not find them poisoned.
+    // allocator) must not find them poisoned (VirtualMemory::MapAligned).
     UnpoisonMemory(kept_[i].start, kept_[i].size);
     munmap(kept_[i].start, kept_[i].size);
     kept_bytes_ -= kept_[i].size;
@@ -69,18 +69,11 @@ ObjectHeader* LargeObjectSpace::Allocate(size_t cell_size) {
   if (!AllowMemoryRequest("large object mapping")) return nullptr;  // gc/fault_injection.h
   char* start = TakeKept(chunked);
   if (start == nullptr) {
-    // Over-map by a chunk and trim both ends, so the mapping is chunk-aligned.
-    const size_t over = chunked + kChunkSize - kOsPageSize;
-    void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return nullptr;
-    start = reinterpret_cast<char*>(RoundUp(reinterpret_cast<uintptr_t>(p), kChunkSize));
-    if (start != p) munmap(p, static_cast<size_t>(start - static_cast<char*>(p)));
-    char* end = static_cast<char*>(p) + over;
-    if (start + chunked != end) munmap(start + chunked, static_cast<size_t>(end - start - chunked));
+    start = VirtualMemory::MapAligned(chunked, kChunkSize, /*no_reserve=*/false);
+    if (start == nullptr) return nullptr;
+  } else {
+    UnpoisonMemory(start, chunked);  // a kept mapping is poisoned (Release)
   }
-  // ASan keeps its shadow across munmap (see VirtualMemory::Reserve), and a kept
-  // mapping is poisoned.
-  UnpoisonMemory(start, chunked);
   auto* prefix = reinterpret_cast<uint64_t*>(start);
   *prefix = static_cast<uint64_t>(cell_size) << kFlagBits;
   auto* header = reinterpret_cast<ObjectHeader*>(prefix + 1);

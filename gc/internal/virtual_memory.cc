@@ -14,29 +14,37 @@
 
 namespace gclab::internal {
 
+char* VirtualMemory::MapAligned(size_t size, size_t alignment, bool no_reserve) {
+  const size_t over = size + alignment - kOsPageSize;
+  void* p = mmap(nullptr, over, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | (no_reserve ? MAP_NORESERVE : 0), -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  char* start = reinterpret_cast<char*>(RoundUp(reinterpret_cast<uintptr_t>(p), alignment));
+  char* end = static_cast<char*>(p) + over;
+  if (start != p) munmap(p, static_cast<size_t>(start - static_cast<char*>(p)));
+  if (start + size != end) munmap(start + size, static_cast<size_t>(end - start - size));
+  // ASan keeps its shadow across munmap: a mapping that reuses the range of one whose
+  // cells were poisoned (StressOptions::zap_freed, a kept large object) would start
+  // out poisoned.
+  UnpoisonMemory(start, size);
+  return start;
+}
+
 absl::StatusOr<VirtualMemory> VirtualMemory::Reserve(size_t size, size_t alignment) {
   size = RoundUp(size, kOsPageSize);
   if (alignment < kOsPageSize) alignment = kOsPageSize;
-  size_t mapping_size = size + alignment - kOsPageSize;
-  void* p = MAP_FAILED;
+  char* start = nullptr;
   errno = ENOMEM;  // what a refused request says (gc/fault_injection.h)
   if (AllowMemoryRequest("address-space reservation")) {
-    p = mmap(nullptr, mapping_size, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    start = MapAligned(size, alignment, /*no_reserve=*/true);
   }
-  if (p == MAP_FAILED) {
+  if (start == nullptr) {
     return absl::ResourceExhaustedError(absl::StrFormat(
-        "gclab: cannot reserve %d bytes of address space: %s", mapping_size,
+        "gclab: cannot reserve %d bytes of address space: %s", size + alignment - kOsPageSize,
         std::strerror(errno)));
   }
-  // ASan keeps its shadow across munmap: a mapping that reuses the range of one whose
-  // cells were poisoned (StressOptions::zap_freed) would start out poisoned.
-  UnpoisonMemory(p, mapping_size);
   VirtualMemory vm;
-  vm.mapping_ = static_cast<char*>(p);
-  vm.mapping_size_ = mapping_size;
-  vm.base_ = reinterpret_cast<char*>(
-      RoundUp(reinterpret_cast<uintptr_t>(vm.mapping_), alignment));
+  vm.base_ = start;
   vm.size_ = size;
   return vm;
 }
@@ -45,9 +53,7 @@ VirtualMemory::VirtualMemory(VirtualMemory&& other) noexcept { *this = std::move
 
 VirtualMemory& VirtualMemory::operator=(VirtualMemory&& other) noexcept {
   if (this != &other) {
-    if (mapping_ != nullptr) Unmap();
-    mapping_ = std::exchange(other.mapping_, nullptr);
-    mapping_size_ = std::exchange(other.mapping_size_, 0);
+    if (base_ != nullptr) Unmap();
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }
@@ -55,12 +61,12 @@ VirtualMemory& VirtualMemory::operator=(VirtualMemory&& other) noexcept {
 }
 
 VirtualMemory::~VirtualMemory() {
-  if (mapping_ != nullptr) Unmap();
+  if (base_ != nullptr) Unmap();
 }
 
 void VirtualMemory::Unmap() {
-  UnpoisonMemory(mapping_, mapping_size_);  // see Reserve
-  munmap(mapping_, mapping_size_);
+  UnpoisonMemory(base_, size_);  // see MapAligned
+  munmap(base_, size_);
 }
 
 void VirtualMemory::Decommit(void* start, size_t length) {

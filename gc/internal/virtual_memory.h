@@ -22,6 +22,13 @@ class VirtualMemory {
  public:
   static absl::StatusOr<VirtualMemory> Reserve(size_t size, size_t alignment);
 
+  // A read-write anonymous mapping of exactly `size` bytes (a multiple of the OS page)
+  // at an address aligned to `alignment` (a power of two, at least the OS page):
+  // mapped with the slack an alignment needs, which is then unmapped. Null, with
+  // errno set, when the OS refuses. For space that is unmapped piece by piece
+  // (LargeObjectSpace's objects); Reserve wraps it for everything else.
+  static char* MapAligned(size_t size, size_t alignment, bool no_reserve);
+
   VirtualMemory() = default;
   VirtualMemory(VirtualMemory&& other) noexcept;
   VirtualMemory& operator=(VirtualMemory&& other) noexcept;
@@ -46,8 +53,6 @@ class VirtualMemory {
  private:
   void Unmap();
 
-  char* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
   char* base_ = nullptr;
   size_t size_ = 0;
 };
