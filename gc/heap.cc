@@ -476,7 +476,7 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   timer.Stop();
 
   cycle.pause = cycle.phases.Total();
-  // The pause is the sum of the phases' times; it began when the first phase did.
+  // The pause is the sum of the phases' times; it began with the cycle (pause_start).
   if (options_.record_pauses &&
       !TryPushBack(pauses_, Pause{pause_start, cycle.pause, PauseKind::kAtomic, kind})) {
     ++stats_.pauses_not_recorded;

@@ -154,14 +154,15 @@ struct HeapOptions {
   // ask the kernel for transparent huge pages (madvise MADV_HUGEPAGE, where the kernel
   // has them; "madvise" or "always" in /sys/kernel/mm/transparent_hugepage/enabled).
   // Filling memory then takes one page fault per 2 MiB instead of one per 4 KiB, which
-  // on a machine that allocates hundreds of MiB is a tenth of a collection's time; the
+  // took 13 to 25% off every collector's collection time on binary-trees, which fills
+  // hundreds of MiB (benchmarks/README.md, "Transparent huge pages"); the
   // cost is memory held in 2 MiB steps (HeapStatistics::committed_bytes counts 4 KiB
   // pages and may read up to 2 MiB low per space), and a fault may stall while the
   // kernel compacts memory to find a huge page. Large objects and linear memories keep
   // small pages. Unset: on, unless GCLAB_HUGE_PAGES=0 (or "off") in the environment;
   // any other value than 0, 1, off or on stops the program with a message.
   std::optional<bool> huge_pages;
-  // Log every pause (Heap::pauses(), gc/mutator_utilization.h): 40 bytes each, kept
+  // Log every pause (Heap::pauses(), gc/mutator_utilization.h): 32 bytes each, kept
   // for the life of the heap, for minimum mutator utilization and pause distributions.
   bool record_pauses = false;
   // Stress modes (above). Unset: read from GCLAB_STRESS when the heap is created. A

@@ -35,8 +35,10 @@ class PauseTimeline {
   // Pause time inside [a, b).
   int64_t Inside(int64_t a, int64_t b) const {
     // Pauses first..last-1 overlap [a, b): those that end after a and start before b.
-    const size_t first = static_cast<size_t>(std::upper_bound(ends_.begin(), ends_.end(), a) - ends_.begin());
-    const size_t last = static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), b) - starts_.begin());
+    const auto first = static_cast<size_t>(
+        std::upper_bound(ends_.begin(), ends_.end(), a) - ends_.begin());
+    const auto last = static_cast<size_t>(
+        std::lower_bound(starts_.begin(), starts_.end(), b) - starts_.begin());
     if (first >= last) return 0;
     int64_t sum = prefix_[last] - prefix_[first];
     sum -= std::max<int64_t>(0, a - starts_[first]);   // the first one's part before a
@@ -63,7 +65,8 @@ absl::StatusOr<double> MinimumMutatorUtilization(absl::Span<const Pause> pauses,
         absl::FormatDuration(window)));
   }
   if (end < begin) {
-    return absl::InvalidArgumentError("gclab: MinimumMutatorUtilization's run ends before it begins");
+    return absl::InvalidArgumentError(
+        "gclab: MinimumMutatorUtilization's run ends before it begins");
   }
   auto ns = [begin](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t - begin).count();

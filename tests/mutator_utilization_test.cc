@@ -99,10 +99,12 @@ TEST(MinimumMutatorUtilizationTest, MatchesABruteForceScan) {
 
 TEST(MinimumMutatorUtilizationTest, BadInputIsAnError) {
   const std::vector<Pause> pauses = {PauseAt(10, 5)};
-  EXPECT_EQ(MinimumMutatorUtilization(pauses, kBegin, At(100), absl::ZeroDuration()).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MinimumMutatorUtilization(pauses, At(100), kBegin, absl::Milliseconds(1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MinimumMutatorUtilization(pauses, kBegin, At(100), absl::ZeroDuration()).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MinimumMutatorUtilization(pauses, At(100), kBegin, absl::Milliseconds(1)).status().code(),
+      absl::StatusCode::kInvalidArgument);
   const std::vector<Pause> overlapping = {PauseAt(10, 5), PauseAt(12, 1)};
   EXPECT_EQ(MinimumMutatorUtilization(overlapping, kBegin, At(100), absl::Milliseconds(1))
                 .status()

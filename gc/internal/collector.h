@@ -172,11 +172,11 @@ class Collector : public WeakProcessor::Host {
   // (weak_processor.h), which asks this collector what it needs through
   // WeakProcessor::Host.
   WeakProcessor& weak() { return weak_; }
+  // HeapOptions::huge_pages, set before Init (ReserveObjectMemory reads it).
+  void set_huge_pages(bool huge) { huge_pages_ = huge; }
   // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and
   // poisons free small cells under ASan; internal/sanitizer.h), and unmaps every dead
   // large object at once instead of keeping its mapping for reuse.
-  // HeapOptions::huge_pages, set before Init.
-  void set_huge_pages(bool huge) { huge_pages_ = huge; }
   void set_zap_freed(bool zap) {
     zap_freed_ = zap;
     large_.set_keep_released(!zap);
