@@ -75,6 +75,12 @@ struct CollectorCapabilities {
   // Collections come in two kinds, minor (young objects only) and major
   // (CollectionKind in stats.h).
   bool generational = false;
+  // Marking can run in bounded steps between the program's work (gc/DESIGN.md
+  // [incr]): a cycle starts at a pause that marks the roots, goes on in steps taken
+  // from the allocation slow path and from Heap::Step, and ends in a final pause. While
+  // marking is in progress the write and load hooks are on for this heap, whatever
+  // write_barrier and load_barrier say.
+  bool incremental = false;
 };
 
 struct CollectorInfo {

@@ -52,6 +52,32 @@ class HookMarkRecorder final : public Visitor {
   std::vector<void*> marked_;
 };
 
+// [incr.pace] Incremental marking traces kMarkingRate bytes per byte allocated (more if
+// it started late), in a step every kStepInterval bytes of allocation; a step traces
+// at least kMinStepWork bytes, which is also the unit of Heap::Step. Marking starts
+// where, at that rate, the work expected (what the last cycle kept, and at least
+// kMinMarkingWork) would be done with half of it again to spare before the budget's end.
+constexpr double kMarkingRate = 4.0;
+constexpr uint64_t kStepInterval = 16 << 10;
+constexpr size_t kMinStepWork = 16 << 10;
+constexpr size_t kMinMarkingWork = 256 << 10;
+// [stress.incr] The work of the step an incremental cycle takes at every allocation
+// under an allocation-driven stress mode.
+constexpr size_t kStressStepWork = 512;
+
+// HeapOptions::huge_pages when unset: GCLAB_HUGE_PAGES, on by default. A value that
+// means neither stops the program: a comparison of the two must not quietly run one.
+bool HugePagesFromEnvironment() {
+  const char* text = std::getenv("GCLAB_HUGE_PAGES");
+  if (text == nullptr || *text == '\0') return true;
+  const std::string_view value = text;
+  if (value == "1" || value == "on") return true;
+  if (value == "0" || value == "off") return false;
+  Fatal(__FILE__, __LINE__, "GCLAB_HUGE_PAGES=%s: expected 0, 1, off or on", text);
+}
+
+}  // namespace
+
 class PhaseTimer {
  public:
   explicit PhaseTimer(PhaseTimes& times) : times_(times) {}
@@ -74,19 +100,6 @@ class PhaseTimer {
   bool running_ = false;
 };
 
-// HeapOptions::huge_pages when unset: GCLAB_HUGE_PAGES, on by default. A value that
-// means neither stops the program: a comparison of the two must not quietly run one.
-bool HugePagesFromEnvironment() {
-  const char* text = std::getenv("GCLAB_HUGE_PAGES");
-  if (text == nullptr || *text == '\0') return true;
-  const std::string_view value = text;
-  if (value == "1" || value == "on") return true;
-  if (value == "0" || value == "off") return false;
-  Fatal(__FILE__, __LINE__, "GCLAB_HUGE_PAGES=%s: expected 0, 1, off or on", text);
-}
-
-}  // namespace
-
 bool IsHeapAlive(uint64_t heap_id) {
   absl::MutexLock lock(&live_heaps_mutex);
   return live_heaps != nullptr && live_heaps->find(heap_id) != nullptr;
@@ -96,6 +109,7 @@ HeapImpl::HeapImpl(Heap& heap, HeapOptions options)
     : heap_(heap), options_(std::move(options)) {}
 
 HeapImpl::~HeapImpl() {
+  if (marking_) AbandonIncremental();
   if (counted_in_barriers_) {
     const CollectorCapabilities& capabilities = collector_->info().capabilities;
     if (capabilities.write_barrier) write_barrier_heaps.fetch_sub(1);
@@ -132,6 +146,7 @@ absl::Status HeapImpl::Init() {
   counted_in_barriers_ = true;
   collector_->weak().set_algorithm(options_.ephemeron_algorithm);
   collector_->set_zap_freed(stress_.zap_freed);
+  incremental_ = capabilities.incremental;
   heap_.track_finalizable_ = collector_->needs_finalizable_registry();
   heap_.moving_ = collector_->moves_objects();
   SetBudget(options_.policy->InitialBudget(options_.heap_limit));
@@ -169,7 +184,24 @@ void HeapImpl::SetBudget(size_t budget) {
   // minor or major depends on the old generation (KindFor).
   const size_t nursery = collector_->nursery_bytes();
   budget_end_ = bytes_at_last_collection_ + (nursery != 0 ? std::min(nursery, budget) : budget);
-  heap_.alloc_.trigger = stress_.collects() ? 0 : budget_end_;
+  // [incr.pace] An incremental collector starts marking before the budget's end, with
+  // room for the marking at its rate and half again.
+  if (incremental_) {
+    const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
+    const auto room = static_cast<uint64_t>(1.5 * work / kMarkingRate);
+    mark_start_at_ = budget_end_ - std::min(room, budget_end_ - bytes_at_last_collection_);
+  }
+  UpdateTrigger();
+}
+
+void HeapImpl::UpdateTrigger() {
+  uint64_t trigger = budget_end_;
+  if (marking_) {
+    trigger = std::min(trigger, next_step_at_);
+  } else if (incremental_) {
+    trigger = std::min(trigger, mark_start_at_);
+  }
+  heap_.alloc_.trigger = stress_.collects() ? 0 : trigger;
 }
 
 CollectionKind HeapImpl::KindFor(CollectionReason reason) const {
@@ -231,19 +263,28 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
               "or a collection hook)");
   heap_.alloc_.FlushBump();
   if (stress_.collects()) StressAllocation(cell_size);
+  if (incremental_ && heap_.constructing_ == 0) IncrementalWork();
   ObjectHeader* header = nullptr;
   if (cell_size <= UINT32_MAX) {
     header = TryAllocate(cell_size, std::min(BudgetRemaining(), HardRemaining()));
     if (header == nullptr) {
       if (heap_.constructing_ == 0) {
-        Collect(BudgetRemaining() < cell_size ? CollectionReason::kAllocationBudget
-                                              : CollectionReason::kHeapLimit);
+        if (marking_) {
+          // [incr.pace] The budget ran out: the final pause, which does the rest of
+          // the marking if the steps did not finish it.
+          FinalPause(/*overrun=*/!marking_done_, /*pause_open=*/false);
+        } else {
+          Collect(BudgetRemaining() < cell_size ? CollectionReason::kAllocationBudget
+                                                : CollectionReason::kHeapLimit);
+        }
         auto allowed = [&] {
           return std::min(HardRemaining(), std::max<uint64_t>(BudgetRemaining(), cell_size));
         };
         header = TryAllocate(cell_size, allowed());
-        if (header == nullptr && stats_.last_cycle.kind == CollectionKind::kMinor) {
-          // [gen.policy] Old garbage may be what fills the heap: a major collection
+        if (header == nullptr && (stats_.last_cycle.kind == CollectionKind::kMinor ||
+                                  stats_.last_cycle.incremental)) {
+          // [gen.policy] Old garbage may be what fills the heap, and [incr.float] an
+          // incremental cycle keeps what died while it marked: a full collection
           // before giving up.
           Collect(CollectionReason::kHeapLimit, CollectionKind::kMajor);
           header = TryAllocate(cell_size, allowed());
@@ -291,7 +332,20 @@ void HeapImpl::StressAllocation(size_t cell_size) {
   }
   stress_pending_ = false;
   stress_allocations_ = stress_bytes_ = 0;
-  Collect(CollectionReason::kStress);
+  if (!incremental_) {
+    Collect(CollectionReason::kStress);
+    return;
+  }
+  // [stress.incr] On an incremental collector each point ends a collection too: the
+  // final pause of the cycle in progress (or, at the first point, a collection in one
+  // pause); and starts the next cycle, whose marking then runs in small steps, one at
+  // every allocation (IncrementalWork), with the program's work between them.
+  if (marking_) {
+    FinalPause(/*overrun=*/false, /*pause_open=*/false);
+  } else {
+    Collect(CollectionReason::kStress);
+  }
+  (void)StartIncremental(CollectionReason::kStress);
 }
 
 absl::Status HeapImpl::OutOfMemoryStatus(size_t cell_size) const {
@@ -361,41 +415,76 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
               "destructor or a collection hook)");
   GCLAB_CHECK(heap_.constructing_ == 0,
               "a collection was started from a heap object's constructor");
+  // [incr.abandon] A collection in one pause reclaims everything unreachable now, which
+  // an incremental cycle in progress would not (it keeps what died while it marked).
+  if (marking_) AbandonIncremental();
   in_collection_ = true;
-  heap_.alloc_.FlushBump();
-  const uint64_t allocated_since = allocated_since_collection();
+  BeginPause();
+  PhaseTimer timer(cycle_.stats.phases);
+  BeginCycle(reason, kind, timer);
+  collector_->Drain();
+  FinishCycle(timer, PauseKind::kAtomic);
+}
 
-  CycleStatistics cycle;
-  cycle.number = stats_.collections + 1;
-  cycle.reason = reason;
-  cycle.kind = kind;
-  const auto pause_start = std::chrono::steady_clock::now();
-  PhaseTimer timer(cycle.phases);
+void HeapImpl::BeginPause() {
+  pause_start_ = std::chrono::steady_clock::now();
+  phases_before_pause_ = cycle_.stats.phases.Total();
+}
+
+void HeapImpl::EndPause(PauseKind kind) {
+  // The pause is what the phases gained in it: the log's durations add up to
+  // total_pause, and an atomic cycle's one pause is its `pause`.
+  const absl::Duration pause = cycle_.stats.phases.Total() - phases_before_pause_;
+  CycleStatistics& cycle = cycle_.stats;
+  if (options_.record_pauses &&
+      !TryPushBack(pauses_, Pause{pause_start_, pause, kind, cycle.kind})) {
+    ++stats_.pauses_not_recorded;
+  }
+  cycle.pause += pause;
+  cycle.max_pause = std::max(cycle.max_pause, pause);
+  stats_.total_pause += pause;
+  stats_.max_pause = std::max(stats_.max_pause, pause);
+  if (cycle.kind == CollectionKind::kMinor) {
+    stats_.max_minor_pause = std::max(stats_.max_minor_pause, pause);
+  }
+}
+
+void HeapImpl::BeginCycle(CollectionReason reason, CollectionKind kind, PhaseTimer& timer) {
+  heap_.alloc_.FlushBump();
+  cycle_.stats = CycleStatistics{};
+  cycle_.stats.number = stats_.collections + 1;
+  cycle_.stats.reason = reason;
+  cycle_.stats.kind = kind;
+  cycle_.allocated_since = allocated_since_collection();
+  cycle_.old_objects.clear();
+  phases_before_pause_ = absl::ZeroDuration();
 
   // [gen.verify] What a minor collection relies on, checked before it starts.
-  std::vector<void*> old_objects;
   if (kind == CollectionKind::kMinor) {
     if (kDebugChecks || stress_.verify || options_.verify_after_collection) {
       timer.Start(Phase::kVerify);
-      VerifyRememberedSet(cycle.number);
+      VerifyRememberedSet(cycle_.stats.number);
     }
     if (stress_.verify) {
       collector_->ForEachObject([&](ObjectHeader* header, size_t) {
-        if (!collector_->IsYoung(header->payload())) old_objects.push_back(header->payload());
+        if (!collector_->IsYoung(header->payload())) cycle_.old_objects.push_back(header->payload());
       });
     }
   }
 
   timer.Start(Phase::kPrepare);
-  const size_t fallbacks_before = collector_->side_table_fallbacks();
+  cycle_.fallbacks_before = collector_->side_table_fallbacks();
   collector_->weak().Reset(collector_->moves_objects());
   collector_->Prepare(kind);
 
   timer.Start(Phase::kMark);
-  Visitor& marker = collector_->marking_visitor();
-  VisitRoots(marker);
-  collector_->Drain();
+  VisitRoots(collector_->marking_visitor());
+}
 
+void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
+  CycleStatistics& cycle = cycle_.stats;
+  const CollectionKind kind = cycle.kind;
+  const CollectionReason reason = cycle.reason;
   // What hooks mark from here on is a root of this cycle that no root slot shows; the
   // independent verifier needs to know it.
   HookMarkRecorder recorder(collector_->marking_visitor());
@@ -445,10 +534,15 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   input.kind = kind;
   input.live_bytes = cycle.live_bytes;
   input.live_bytes_after_last_major_collection = live_after_last_major_;
+  if (cycle.incremental) {
+    // [incr.float] What was allocated while marking is kept unjudged: not live data.
+    input.live_bytes -= std::min(input.live_bytes, cycle.allocated_while_marking);
+    input.live_bytes_after_last_major_collection = input.live_bytes;
+  }
   input.bytes_allocated_since_last_major_collection = heap_.alloc_.bytes_allocated - bytes_at_last_major_;
   input.heap_limit = options_.heap_limit;
   input.external_bytes = external_bytes_;  // what the sweep's destructors left
-  input.bytes_allocated_since_last_collection = allocated_since;
+  input.bytes_allocated_since_last_collection = cycle_.allocated_since;
   input.collections = cycle.number;
   input.last_pause = cycle.phases.Total();
   size_t budget = options_.policy->NextBudget(input);
@@ -466,8 +560,9 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   if (stress_.verify) {
     timer.Start(Phase::kVerify);
     size_t reached = VerifyIndependently(
-        cycle.number, recorder.marked(), collector_->side_table_fallbacks() != fallbacks_before,
-        old_objects);
+        cycle.number, recorder.marked(),
+        collector_->side_table_fallbacks() != cycle_.fallbacks_before, cycle_.old_objects,
+        cycle.incremental);
     GCLAB_CHECK(reached == cycle.live_objects,
                 "independent verifier: reached %zu objects after collection %llu, the "
                 "collector counted %zu live",
@@ -475,17 +570,7 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   }
   timer.Stop();
 
-  cycle.pause = cycle.phases.Total();
-  // The pause is the sum of the phases' times; it began with the cycle (pause_start).
-  if (options_.record_pauses &&
-      !TryPushBack(pauses_, Pause{pause_start, cycle.pause, PauseKind::kAtomic, kind})) {
-    ++stats_.pauses_not_recorded;
-  }
-  stats_.total_pause += cycle.pause;
-  stats_.max_pause = std::max(stats_.max_pause, cycle.pause);
-  if (kind == CollectionKind::kMinor) {
-    stats_.max_minor_pause = std::max(stats_.max_minor_pause, cycle.pause);
-  }
+  EndPause(pause_kind);
   for (int p = 0; p < kNumPhases; ++p) stats_.total_phases.time[p] += cycle.phases.time[p];
   stats_.last_cycle = cycle;
   in_collection_ = false;
@@ -501,6 +586,151 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   for (CollectionHook* hook : hooks) {
     if (std::find(hooks_.begin(), hooks_.end(), hook) != hooks_.end()) hook->AfterCollection();
   }
+}
+
+void HeapImpl::SetBarriersForMarking(bool on) {
+  // [incr.barrier] The hooks' fast paths count this heap while it marks (unless its
+  // registration already asks for the hooks all the time).
+  const CollectorCapabilities& capabilities = collector_->info().capabilities;
+  const int delta = on ? 1 : -1;
+  if (!capabilities.write_barrier) write_barrier_heaps.fetch_add(static_cast<uint32_t>(delta));
+  if (!capabilities.load_barrier) load_barrier_heaps.fetch_add(static_cast<uint32_t>(delta));
+}
+
+absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
+  if (!incremental_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "gclab: the %s collector does not mark incrementally (CollectorCapabilities::"
+        "incremental)", collector_->name()));
+  }
+  if (marking_) {
+    return absl::FailedPreconditionError("gclab: an incremental collection is in progress");
+  }
+  if (in_collection_ || heap_.constructing_ != 0) {
+    return absl::FailedPreconditionError(
+        "gclab: a collection may not start here (during a collection or in a heap "
+        "object's constructor)");
+  }
+  in_collection_ = true;
+  BeginPause();
+  PhaseTimer timer(cycle_.stats.phases);
+  // [incr.start] The start pause marks what the roots hold and nothing more: the
+  // marking of everything else is the steps'.
+  BeginCycle(reason, CollectionKind::kMajor, timer);
+  cycle_.stats.incremental = true;
+  cycle_.marking_began_at = heap_.alloc_.bytes_allocated;
+  collector_->BeginIncrementalMarking();
+  SetBarriersForMarking(true);
+  marking_ = true;
+  timer.Stop();
+  in_collection_ = false;
+  ++stats_.incremental_cycles;
+  EndPause(PauseKind::kStart);
+
+  // [incr.pace] The marking's expected work (what the last cycle kept) must be done
+  // before the budget's end, with half again to spare: each allocated byte pays for
+  // its share of it, and at least kMarkingRate bytes.
+  const uint64_t now = heap_.alloc_.bytes_allocated;
+  const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
+  const double room = budget_end_ > now ? static_cast<double>(budget_end_ - now) : 1.0;
+  marking_rate_ = std::max(kMarkingRate, 1.5 * work / room);
+  marking_done_ = false;
+  allocated_at_last_step_ = now;
+  next_step_at_ = now + kStepInterval;
+  UpdateTrigger();
+  return absl::OkStatus();
+}
+
+void HeapImpl::IncrementalWork() {
+  const uint64_t now = heap_.alloc_.bytes_allocated;
+  if (!marking_) {
+    if (now >= mark_start_at_) (void)StartIncremental(CollectionReason::kAllocationBudget);
+    return;
+  }
+  if (stress_.collects()) {
+    // [stress.incr] A step at every allocation, until the marking is done.
+    if (!marking_done_) IncrementalStep(kStressStepWork, /*finish_when_done=*/false);
+    return;
+  }
+  if (now < next_step_at_) return;
+  const double owed = marking_rate_ * static_cast<double>(now - allocated_at_last_step_);
+  IncrementalStep(std::max<size_t>(kMinStepWork, static_cast<size_t>(owed)),
+                  /*finish_when_done=*/false);
+}
+
+void HeapImpl::IncrementalStep(size_t budget, bool finish_when_done) {
+  in_collection_ = true;
+  BeginPause();
+  bool done;
+  {
+    PhaseTimer timer(cycle_.stats.phases);
+    timer.Start(Phase::kMark);
+    done = collector_->MarkStep(budget);
+    timer.Stop();
+  }
+  ++cycle_.stats.steps;
+  ++stats_.incremental_steps;
+  allocated_at_last_step_ = heap_.alloc_.bytes_allocated;
+  next_step_at_ = allocated_at_last_step_ + kStepInterval;
+  if (done) {
+    marking_done_ = true;
+    if (finish_when_done) {
+      // The final pause follows at once: for the program it is the same pause.
+      FinalPause(/*overrun=*/false, /*pause_open=*/true);
+      return;
+    }
+    // [incr.pace] Paced by allocation, the cycle ends where the budget does, as a
+    // collection in one pause would: a collection per budget, whatever the collector.
+    // Until then the barrier greys what the program stores, for the final pause.
+    next_step_at_ = UINT64_MAX;
+  }
+  in_collection_ = false;
+  EndPause(PauseKind::kStep);
+  UpdateTrigger();
+}
+
+void HeapImpl::FinalPause(bool overrun, bool pause_open) {
+  GCLAB_CHECK(heap_.constructing_ == 0,
+              "a collection was started from a heap object's constructor");
+  in_collection_ = true;
+  if (!pause_open) BeginPause();
+  PhaseTimer timer(cycle_.stats.phases);
+  // [incr.final] Root slots have no barrier: they are visited again, and what they
+  // reach now is marked with the rest.
+  timer.Start(Phase::kMark);
+  VisitRoots(collector_->marking_visitor());
+  collector_->Drain();
+  collector_->EndIncrementalMarking();
+  SetBarriersForMarking(false);
+  marking_ = false;
+  cycle_.stats.allocated_while_marking =
+      static_cast<size_t>(heap_.alloc_.bytes_allocated - cycle_.marking_began_at);
+  if (overrun) {
+    cycle_.stats.marking_overrun = true;
+    ++stats_.marking_overruns;
+  }
+  FinishCycle(timer, PauseKind::kFinal);
+}
+
+bool HeapImpl::Step(absl::Duration budget) {
+  GCLAB_CHECK(!in_collection_, "Heap::Step during a collection");
+  if (!marking_ || heap_.constructing_ != 0) return marking_;
+  // Steps of kMinStepWork bytes until the time is spent or the marking done; the
+  // final pause may then go past the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
+  do {
+    IncrementalStep(kMinStepWork, /*finish_when_done=*/true);
+  } while (marking_ && std::chrono::steady_clock::now() < deadline);
+  return marking_;
+}
+
+void HeapImpl::AbandonIncremental() {
+  collector_->weak().Abandon();
+  collector_->AbandonIncrementalMarking();
+  SetBarriersForMarking(false);
+  marking_ = false;
+  ++stats_.abandoned_incremental_cycles;
+  UpdateTrigger();
 }
 
 const HeapStatistics& HeapImpl::UpdatedStats() {
@@ -674,9 +904,11 @@ size_t HeapImpl::Verify() {
 }
 
 size_t HeapImpl::VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
-                                     bool weak_may_be_strong, std::vector<void*>& old_objects) {
+                                     bool weak_may_be_strong, std::vector<void*>& old_objects,
+                                     bool floating_garbage) {
   IndependentVerifier verifier(*collector_, cycle);
   verifier.set_weak_may_be_strong(weak_may_be_strong);
+  verifier.set_floating_garbage(floating_garbage);
   // A minor collection keeps every old object; they never move in one.
   Visitor& old = verifier.Roots("old object (a minor collection keeps every one)");
   for (void*& object : old_objects) old.VisitSlot(&object);
@@ -754,6 +986,8 @@ absl::StatusOr<std::unique_ptr<Heap>> Heap::Create(HeapOptions options) {
 Heap::~Heap() {
   GCLAB_CHECK(impl_ == nullptr || !impl_->in_collection(),
               "a Heap was destroyed during its own collection");
+  // An incremental cycle in progress is dropped before anything reads an object.
+  if (impl_ != nullptr) impl_->AbandonIncrementalIfAny();
   {
     absl::MutexLock lock(&internal::live_heaps_mutex);
     if (internal::live_heaps != nullptr && id_ != 0) internal::live_heaps->erase(id_);
@@ -807,6 +1041,16 @@ void Heap::CollectGarbage(CollectionReason reason) {
 void Heap::CollectGarbage(CollectionKind kind, CollectionReason reason) {
   impl_->Collect(reason, kind);
 }
+
+absl::Status Heap::StartIncrementalCollection() {
+  return impl_->StartIncremental(CollectionReason::kExplicit);
+}
+
+bool Heap::Step(absl::Duration budget) { return impl_->Step(budget); }
+
+void Heap::FinishIncrementalCollection() { impl_->FinishIncremental(); }
+
+bool Heap::IncrementalCollectionInProgress() const { return impl_->marking(); }
 
 bool Heap::InYoungGeneration(const void* object) const {
   return impl_->collector().IsYoung(object);

@@ -247,6 +247,34 @@ class Heap {
   // generational collector (capabilities().generational) and is a major collection on
   // any other.
   void CollectGarbage(CollectionKind kind, CollectionReason reason = CollectionReason::kExplicit);
+  // Either collection above, in one pause, reclaims everything unreachable when it is
+  // called: an incremental cycle in progress is dropped for it (gc/DESIGN.md
+  // [incr.abandon]; HeapStatistics::abandoned_incremental_cycles).
+
+  // --- Incremental collection, on a collector whose capabilities().incremental says
+  // it can (gc/DESIGN.md [incr]). The heap starts cycles by itself, halfway through
+  // the allocation budget, and marks in steps paced by allocation; a host can add
+  // steps in idle time and start or finish a cycle when it knows best:
+  //
+  //   if (heap->IncrementalCollectionInProgress()) {
+  //     heap->Step(absl::Milliseconds(2));   // the idle time until the next frame
+  //   }
+  //
+  // A cycle keeps, besides what is reachable at its end, what died while it marked
+  // and what was allocated meanwhile; the next cycle reclaims them.
+  //
+  // Starts a cycle: a short pause that marks what the roots hold. FailedPrecondition
+  // if the collector cannot mark incrementally, a cycle is in progress, or no
+  // collection may start here (CanCollectNow).
+  absl::Status StartIncrementalCollection();
+  // Marks for about `budget`, then, if the marking is done, runs the cycle's final
+  // pause (which may take longer). Does nothing without a cycle in progress, or inside
+  // a heap object's constructor. Returns whether a cycle is still in progress.
+  bool Step(absl::Duration budget);
+  // The final pause now, if a cycle is in progress: the rest of the marking, weak
+  // processing, finalization, the sweep.
+  void FinishIncrementalCollection();
+  bool IncrementalCollectionInProgress() const;
   // Whether the live object at `object` is young: a minor collection would reclaim it
   // if nothing reached it (allocated since the last collection, or still in a
   // nursery). False on a collector that is not generational. For tests and tools.

@@ -202,6 +202,8 @@ class PathFinder final : public Visitor {
 
 absl::StatusOr<RetainingPath> HeapImpl::FindRetainingPath(const void* object) {
   GCLAB_CHECK(!in_collection_, "FindRetainingPath during a collection");
+  // Pending ephemeron keys hold no type in their headers while marking is in progress.
+  AbandonIncrementalIfAny();
   if (object == nullptr) {
     return absl::InvalidArgumentError("gclab: FindRetainingPath(null)");
   }

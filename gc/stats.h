@@ -82,7 +82,21 @@ struct CycleStatistics {
   size_t ephemeron_passes = 0;     // naive fixpoint passes (0 for the indexed algorithm)
   size_t fragmented_bytes = 0;     // after the sweep; see HeapStatistics
   PhaseTimes phases;
-  absl::Duration pause;      // == phases.Total()
+  // The cycle's pauses added up (== phases.Total()), and the longest of them: the same
+  // for a cycle in one pause.
+  absl::Duration pause;
+  absl::Duration max_pause;
+  // An incremental cycle ([incr]): marking in `steps` between the start and the final
+  // pause. `marking_overrun`: the allocation budget ran out before the marking was
+  // done, and the final pause did the rest.
+  bool incremental = false;
+  uint32_t steps = 0;
+  bool marking_overrun = false;
+  // Bytes allocated while it marked, all kept (allocated marked, [incr.black]) whether
+  // they died meanwhile or not: the next cycle judges them. The trigger policy is told
+  // live_bytes less these (PolicyInput::live_bytes), so that floating garbage does not
+  // grow the heap's budget.
+  size_t allocated_while_marking = 0;
 };
 
 struct HeapStatistics {
@@ -115,6 +129,16 @@ struct HeapStatistics {
   // Pauses HeapOptions::record_pauses could not log for want of memory (Heap::pauses()
   // then misses them).
   uint64_t pauses_not_recorded = 0;
+  // Incremental cycles started, their marking steps, those whose budget ran out
+  // before the marking was done (finished in the final pause: CycleStatistics::
+  // marking_overrun), and those dropped unfinished for a collection in one pause
+  // ([incr.abandon]; not counted in `collections`).
+  uint64_t incremental_cycles = 0;
+  uint64_t incremental_steps = 0;
+  uint64_t marking_overruns = 0;
+  uint64_t abandoned_incremental_cycles = 0;
+  // Every pause: a collection in one, or an incremental cycle's start, steps and
+  // final pause (each its own pause).
   absl::Duration total_pause;
   absl::Duration max_pause;
   absl::Duration max_minor_pause;  // of the minor collections

@@ -114,9 +114,11 @@ TEST(MinimumMutatorUtilizationTest, BadInputIsAnError) {
 
 class PauseLogTest : public ::testing::TestWithParam<CollectorKind> {};
 
-// A heap that records pauses logs one per collection, in order, not overlapping, with
-// the collection's kind and its pause; one that does not logs nothing.
-TEST_P(PauseLogTest, OnePausePerCollection) {
+// A heap that records pauses logs every one, in order, not overlapping, with the
+// collection's kind and its duration: one per collection in one pause, and for an
+// incremental cycle its start, its steps and its final pause (gc/DESIGN.md [incr]). One
+// that does not record logs nothing.
+TEST_P(PauseLogTest, EveryPauseInOrder) {
   for (bool record : {true, false}) {
     HeapOptions options;
     options.collector = GetParam();
@@ -143,12 +145,37 @@ TEST_P(PauseLogTest, OnePausePerCollection) {
     }
     EXPECT_EQ(stats.pauses_not_recorded, 0u);
     absl::Span<const Pause> pauses = heap.pauses();
-    ASSERT_EQ(pauses.size(), stats.collections);
     absl::Duration total;
     absl::Duration longest;
     uint64_t minor = 0;
+    uint64_t ends = 0;  // pauses that end a collection
+    uint64_t starts = 0;
+    uint64_t steps = 0;
+    bool in_cycle = false;  // an incremental cycle's start was logged, not its end
     for (size_t i = 0; i < pauses.size(); ++i) {
-      EXPECT_EQ(pauses[i].kind, PauseKind::kAtomic);
+      switch (pauses[i].kind) {
+        case PauseKind::kAtomic:  // drops an incremental cycle in progress
+          in_cycle = false;
+          ++ends;
+          break;
+        case PauseKind::kStart:
+          EXPECT_FALSE(in_cycle);
+          in_cycle = true;
+          ++starts;
+          break;
+        case PauseKind::kStep:
+          EXPECT_TRUE(in_cycle);
+          ++steps;
+          break;
+        case PauseKind::kFinal:
+          EXPECT_TRUE(in_cycle);
+          in_cycle = false;
+          ++ends;
+          break;
+        case PauseKind::kSweep:
+          break;
+      }
+      if (!heap.capabilities().incremental) EXPECT_EQ(pauses[i].kind, PauseKind::kAtomic);
       EXPECT_GE(pauses[i].start, begin);
       EXPECT_LE(pauses[i].start + absl::ToChronoNanoseconds(pauses[i].duration), end);
       if (i > 0) {
@@ -158,6 +185,14 @@ TEST_P(PauseLogTest, OnePausePerCollection) {
       total += pauses[i].duration;
       longest = std::max(longest, pauses[i].duration);
       minor += pauses[i].collection == CollectionKind::kMinor;
+    }
+    EXPECT_EQ(ends, stats.collections);
+    EXPECT_EQ(starts, stats.incremental_cycles);
+    EXPECT_LE(steps, stats.incremental_steps);  // a step that ends the marking may run on
+                                                // into the final pause, logged as one
+    if (heap.capabilities().incremental) {
+      EXPECT_GE(starts, 1u);
+      EXPECT_GE(steps, 1u);
     }
     EXPECT_EQ(total, stats.total_pause);
     EXPECT_EQ(longest, stats.max_pause);

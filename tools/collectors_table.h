@@ -27,6 +27,7 @@ inline std::string CollectorsTable() {
     if (info.capabilities.compacts) caps.push_back("compacts");
     if (info.capabilities.generational) caps.push_back("generational");
     if (info.capabilities.write_barrier) caps.push_back("write barrier");
+    if (info.capabilities.incremental) caps.push_back("incremental");
     if (info.capabilities.load_barrier) caps.push_back("weak-load barrier");
     std::string joined;
     for (const std::string& c : caps) joined += (joined.empty() ? "" : ", ") + c;

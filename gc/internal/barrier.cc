@@ -73,14 +73,15 @@ void WriteBarrierSlow(void** slot, void* old_value, void* new_value) {
     }
     return;
   }
-  if (collector->info().capabilities.write_barrier) {
+  if (collector->info().capabilities.write_barrier || collector->incremental_marking()) {
     collector->WriteBarrier(slot, old_value, new_value);
   }
 }
 
 void LoadBarrierSlow(void* const* slot, void* value) {
   Collector* collector = ChunkTable::Owner(slot);
-  if (collector != nullptr && collector->info().capabilities.load_barrier) {
+  if (collector != nullptr &&
+      (collector->info().capabilities.load_barrier || collector->incremental_marking())) {
     collector->LoadBarrier(slot, value);
   }
 }

@@ -19,7 +19,8 @@
 namespace gclab::internal {
 
 // Live heaps whose collector wants to see stores (loads): changed when such a heap is
-// created and destroyed.
+// created and destroyed, and when a heap's incremental marking begins and ends
+// ([incr.barrier]).
 extern std::atomic<uint32_t> write_barrier_heaps;
 extern std::atomic<uint32_t> load_barrier_heaps;
 

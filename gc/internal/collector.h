@@ -76,7 +76,8 @@ class Collector : public WeakProcessor::Host {
   virtual absl::Status Init(size_t heap_limit) = 0;
 
   // --- Barriers (gc/DESIGN.md [barrier]), called only if the registration's
-  // capabilities ask for them, for slots in this collector's memory, inside and
+  // capabilities ask for them or incremental marking is in progress
+  // (incremental_marking()), for slots in this collector's memory, inside and
   // outside collections (a weak callback may store or read a Member).
   // Before `new_value` is stored into the Member at `slot`, which held `old_value`
   // (null when the Member is being constructed).
@@ -95,7 +96,14 @@ class Collector : public WeakProcessor::Host {
   // collector must not hand out more than `allowed` bytes before the heap's slow path
   // runs again.
   virtual ObjectHeader* AllocateSmall(size_t cell_size, uint64_t allowed, size_t* allocated) = 0;
-  ObjectHeader* AllocateLarge(size_t cell_size) { return large_.Allocate(cell_size); }
+  // A large object is allocated marked while incremental marking is in progress.
+  ObjectHeader* AllocateLarge(size_t cell_size) {
+    ObjectHeader* header = large_.Allocate(cell_size);
+    if (header != nullptr && incremental_marking_ && LargeObjectSpace::Mark(header)) {
+      CountMarked(LargeObjectSpace::CellSize(header));
+    }
+    return header;
+  }
   // Small objects (cells of at most kMaxSmallCell bytes) with a destructor, for
   // collectors that do not visit dead small cells. Never called for large objects:
   // LargeObjectSpace::Sweep destroys the dead ones itself.
@@ -164,6 +172,34 @@ class Collector : public WeakProcessor::Host {
   // heap limit had room for it: one clause for the out-of-memory status.
   virtual std::string DescribeAllocationFailure(size_t cell_size) const;
 
+  // --- Incremental marking (gc/DESIGN.md [incr]), for a registration whose
+  // capabilities say `incremental`. One cycle, as the heap runs it:
+  //   start pause:  Prepare(kMajor); the roots visited; BeginIncrementalMarking();
+  //   steps:        MarkStep(budget), any number, the program running in between:
+  //                 its stores reach WriteBarrier, its weak reads LoadBarrier, and
+  //                 every object it allocates is marked as it is allocated;
+  //   final pause:  the roots visited again; Drain(); EndIncrementalMarking(); then
+  //                 phases 3 to 8 as in an atomic cycle (the weak fixpoint drains
+  //                 with the barriers off).
+  // Or, instead of the final pause, AbandonIncrementalMarking(): the marks are
+  // dropped, and the next Prepare starts afresh (an explicit full collection does
+  // this). The base class's versions serve a collector that cannot mark
+  // incrementally, which the heap never asks.
+  virtual void BeginIncrementalMarking() { incremental_marking_ = true; }
+  // Traces objects until about `budget` bytes of them have been traced, or none is
+  // left; true when none is left (every grey object traced, every reached ephemeron
+  // key resolved).
+  virtual bool MarkStep(size_t budget) {
+    (void)budget;
+    Drain();
+    return true;
+  }
+  virtual void EndIncrementalMarking() { incremental_marking_ = false; }
+  virtual void AbandonIncrementalMarking() { incremental_marking_ = false; }
+  // Between BeginIncrementalMarking and its end: the barriers are on, and allocation
+  // is black.
+  bool incremental_marking() const { return incremental_marking_; }
+
   // What the last marking found: bytes and objects reached, large ones included.
   size_t marked_bytes() const { return marked_bytes_; }
   size_t marked_objects() const { return marked_objects_; }
@@ -209,6 +245,7 @@ class Collector : public WeakProcessor::Host {
   LargeObjectSpace large_;
   bool zap_freed_ = false;
   bool huge_pages_ = false;
+  bool incremental_marking_ = false;
   size_t side_table_fallbacks_ = 0;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;

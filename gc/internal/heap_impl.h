@@ -3,6 +3,7 @@
 #define GCLAB_GC_INTERNAL_HEAP_IMPL_H_
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "gc/internal/collector.h"
 
 namespace gclab::internal {
+
+class PhaseTimer;
 
 class HeapImpl {
  public:
@@ -21,9 +24,28 @@ class HeapImpl {
 
   ObjectHeader* AllocateSlow(size_t cell_size, bool abort_on_oom);
   // A collection of the kind the reason calls for (KindFor), or of `kind`: a
-  // collector that is not generational runs a major one either way.
+  // collector that is not generational runs a major one either way. In one pause: an
+  // incremental cycle in progress is abandoned first ([incr.abandon]).
   void Collect(CollectionReason reason);
   void Collect(CollectionReason reason, CollectionKind kind);
+
+  // --- Incremental cycles (gc/DESIGN.md [incr]), for a collector whose capabilities
+  // say `incremental`.
+  // Starts one now (Heap::StartIncrementalCollection); FailedPrecondition if the
+  // collector cannot, or a cycle is in progress, or a collection may not start here.
+  absl::Status StartIncremental(CollectionReason reason);
+  // Heap::Step: marking for about `budget` of time; the final pause if marking is done.
+  // True while a cycle is still in progress.
+  bool Step(absl::Duration budget);
+  // The final pause now, if a cycle is in progress (Heap::FinishIncrementalCollection).
+  void FinishIncremental() {
+    if (marking_) FinalPause(/*overrun=*/false, /*pause_open=*/false);
+  }
+  bool marking() const { return marking_; }
+  // [incr.abandon] Drops a cycle in progress (the heap's destructor, FindRetainingPath).
+  void AbandonIncrementalIfAny() {
+    if (marking_) AbandonIncremental();
+  }
   size_t AdjustExternal(int64_t delta);
   size_t external_bytes() const { return external_bytes_; }
   const HeapStatistics& UpdatedStats();
@@ -69,8 +91,11 @@ class HeapImpl {
   // `weak_may_be_strong`: a side table of the cycle fell back ([fault]).
   // `old_objects`: before a minor collection, the objects that were old (it keeps
   // them whether reachable or not, so they are roots of the re-trace).
+  // `floating_garbage`: an incremental cycle, which may keep what died while it marked
+  // ([incr.float]).
   size_t VerifyIndependently(uint64_t cycle, std::vector<void*>& hook_marked,
-                             bool weak_may_be_strong, std::vector<void*>& old_objects);
+                             bool weak_may_be_strong, std::vector<void*>& old_objects,
+                             bool floating_garbage);
   // Before a minor collection: every reference from an old object that the write
   // barrier did not remember to a young one stops the program with a message naming
   // the holder, its field and the target (gc/DESIGN.md [gen.verify]).
@@ -102,6 +127,30 @@ class HeapImpl {
   // buffers, large objects) and the end of marking.
   void SamplePeakCommitted();
 
+  // The phases of a cycle, shared by atomic and incremental ones. BeginCycle:
+  // prepare, and the roots visited (the Mark phase is running when it returns).
+  // FinishCycle: from the end of marking to the end (weak processing, finalization,
+  // clearing, sweep, policy, verification), then the pause `kind` ends and the hooks'
+  // AfterCollection runs.
+  void BeginCycle(CollectionReason reason, CollectionKind kind, PhaseTimer& timer);
+  void FinishCycle(PhaseTimer& timer, PauseKind kind);
+  // Pauses: their time is what the cycle's phases gained in them.
+  void BeginPause();
+  void EndPause(PauseKind kind);
+  // [incr.pace] The fast path's trigger: the budget's end, or before it the next
+  // incremental event (the start of marking, the next step).
+  void UpdateTrigger();
+  // From the allocation slow path: starts marking, or takes a step, when due.
+  void IncrementalWork();
+  // One step of `budget` bytes of tracing; with `finish_when_done`, the final pause
+  // in the same pause if it finished the marking.
+  void IncrementalStep(size_t budget, bool finish_when_done);
+  // The final pause ([incr.final]). `overrun`: the budget ran out before marking was
+  // done. `pause_open`: a step's pause goes on into this one.
+  void FinalPause(bool overrun, bool pause_open);
+  void AbandonIncremental();
+  void SetBarriersForMarking(bool on);
+
   Heap& heap_;
   HeapOptions options_;
   std::unique_ptr<Collector> collector_;
@@ -118,6 +167,27 @@ class HeapImpl {
   Heap::OutOfMemoryHandler oom_handler_;
   HeapStatistics stats_;
   SideVector<Pause> pauses_;
+  // The cycle in progress (or the last one), from BeginCycle to FinishCycle.
+  struct Cycle {
+    CycleStatistics stats;
+    uint64_t allocated_since = 0;  // bytes allocated between the last cycle and this one
+    size_t fallbacks_before = 0;   // side-table fallbacks when it began
+    uint64_t marking_began_at = 0;  // bytes_allocated when incremental marking began
+    // [gen.verify] Before a minor collection under stress verification: the old objects.
+    std::vector<void*> old_objects;
+  };
+  Cycle cycle_;
+  std::chrono::steady_clock::time_point pause_start_;
+  absl::Duration phases_before_pause_;
+  // [incr] Incremental cycles: the collector can mark incrementally, marking is in
+  // progress, and where the fast path's counter starts marking and takes its next step.
+  bool incremental_ = false;
+  bool marking_ = false;
+  uint64_t mark_start_at_ = UINT64_MAX;
+  uint64_t next_step_at_ = UINT64_MAX;
+  uint64_t allocated_at_last_step_ = 0;
+  double marking_rate_ = 1.0;  // [incr.pace] bytes to trace per byte allocated
+  bool marking_done_ = false;  // a step found nothing left to trace
   uint64_t bytes_at_last_collection_ = 0;
   // The allocation budget ends here. The fast path's AllocationState::trigger is the
   // same, except under an allocation-driven stress mode, where it is 0 so that every

@@ -130,6 +130,18 @@ size_t IndependentVerifier::Run() {
       walk();
     }
   }
+  if (floating_garbage_) {
+    // [incr.float] Whatever the collector kept and the roots do not reach is traced
+    // from itself: its references must lead to kept objects as well.
+    labels_.push_back("floating garbage of an incremental cycle (kept, reached by no root)");
+    label_ = static_cast<uint32_t>(labels_.size() - 1);
+    holder_ = kNone;
+    for (uint32_t i = 0; i < objects_.size(); ++i) {
+      if (objects_[i].reached) continue;
+      Reach(const_cast<void*>(objects_[i].header->payload()), nullptr);
+      walk();
+    }
+  }
   holder_ = kNone;
   label_ = kNone;
 

@@ -47,6 +47,10 @@ class IndependentVerifier {
   // The collector may have traced weak references and ephemerons as strong in this
   // cycle (a side-table fallback, gc/DESIGN.md [fault]).
   void set_weak_may_be_strong(bool may) { weak_may_be_strong_ = may; }
+  // An incremental cycle kept what died while it marked ([incr.float]): kept objects no
+  // root reaches are floating garbage, not an error, but what they reference must
+  // have been kept too (they are traced as roots of their own after the walk).
+  void set_floating_garbage(bool floating) { floating_garbage_ = floating; }
 
   // Traces from the roots given, then compares. Returns the number of objects reached.
   size_t Run();
@@ -54,6 +58,7 @@ class IndependentVerifier {
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};
   bool weak_may_be_strong_ = false;
+  bool floating_garbage_ = false;
   struct Object {
     const ObjectHeader* header;
     uint32_t parent = kNone;       // the object whose field reached this one first

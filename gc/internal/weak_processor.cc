@@ -68,7 +68,7 @@ void WeakProcessor::RecordEphemeron(void** key_slot, void** value_slot) {
     k = header->pending_key_index();
   } else {
     k = pending_keys_.size();
-    if (!pending_keys_.TryPushBack({header->word, kNoPending})) {
+    if (!pending_keys_.TryPushBack({header->word, kNoPending, key})) {
       keep_both();
       return;
     }
@@ -106,7 +106,7 @@ void WeakProcessor::ResolveReachedKeys() {
     reached_keys_lost_ = false;
     for (size_t k = 0; k < pending_keys_.size(); ++k) {
       PendingKey& key = pending_keys_[k];
-      if (key.head != kNoPending && host_.IsAlive(*pending_pool_[key.head].e.key_slot)) resolve(key);
+      if (key.head != kNoPending && host_.IsAlive(key.key)) resolve(key);
     }
   }
 }
@@ -128,19 +128,29 @@ bool WeakProcessor::ProcessNaive() {
   return progress;
 }
 
+void WeakProcessor::Abandon() {
+  pending_keys_.ForEach([&](PendingKey& key) {
+    if (key.head == kNoPending) return;
+    ObjectHeader::FromPayload(key.key)->word = key.word;
+    key.head = kNoPending;
+  });
+}
+
 void WeakProcessor::ClearWeakReferences(CycleContext& context) {
   // Ephemerons still unresolved have dead keys: the pair is gone, both halves. The
   // keys get their header words back first, before anything (a weak callback, the
-  // sweep) reads them, and while their key slots still hold their addresses.
+  // sweep) reads them. A key slot the program has since given another key (during
+  // incremental marking, [incr.weak]) is that key's entry now, and is left alone.
   auto clear = [](const Ephemeron& e) {
     *e.key_slot = nullptr;
     *e.value_slot = nullptr;
   };
   pending_keys_.ForEach([&](PendingKey& key) {
     if (key.head == kNoPending) return;  // reached
-    ObjectHeader::FromPayload(*pending_pool_[key.head].e.key_slot)->word = key.word;
+    ObjectHeader::FromPayload(key.key)->word = key.word;
     for (uint32_t index = key.head; index != kNoPending; index = pending_pool_[index].next) {
-      clear(pending_pool_[index].e);
+      const Ephemeron& e = pending_pool_[index].e;
+      if (*e.key_slot == key.key) clear(e);
     }
     key.head = kNoPending;
   });

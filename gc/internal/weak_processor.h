@@ -96,6 +96,9 @@ class WeakProcessor {
   // ClearWeak phase: weak slots updated or cleared, dead ephemerons cleared, weak
   // callbacks run.
   void ClearWeakReferences(CycleContext& context);
+  // An incremental cycle is dropped ([incr.abandon]): the pending keys get their
+  // header words back; the next Reset forgets the rest.
+  void Abandon();
 
   size_t ephemerons_resolved() const { return ephemerons_resolved_; }
   size_t ephemeron_passes() const { return ephemeron_passes_; }
@@ -117,10 +120,14 @@ class WeakProcessor {
   // (ObjectHeader::set_pending_key), so neither recording an ephemeron nor reaching
   // its key looks anything up: the index leads here, to the header's own word and
   // the first of the key's ephemerons.
-  // (The key's address is in the key slot of each of its ephemerons.)
+  // The key's address is kept too: during incremental marking ([incr.weak]) the
+  // program may overwrite a key slot after its ephemeron was filed, so the slots no
+  // longer say which object's header to restore, and a slot that now holds another
+  // key must not be cleared with the dead one's.
   struct PendingKey {
     uintptr_t word;  // the header's word, put back when the key is reached or dies
     uint32_t head;   // index in pending_pool_, or kNoPending once resolved
+    void* key;       // the key's payload (pending keys never move)
   };
   struct WeakCallbackRecord {
     WeakCallback callback;

@@ -115,11 +115,88 @@ void MarkSweepCollector::HandOut(size_t index) {
       ++side_table_fallbacks_;
     }
   }
+  if (incremental_marking_) MarkFreeCells(index);  // [incr.black]
   allocating_page_[c] = index;
   alloc_.free_lists[c] = std::exchange(page.free_list, nullptr);
   char* start = PageStart(index);
   alloc_.class_top[c] = start + size_t{page.frontier} * page.cell_size;
   alloc_.class_end[c] = start + size_t{page.cells()} * page.cell_size;
+}
+
+void MarkSweepCollector::MarkFreeCells(size_t index) {
+  // [incr.black] Every cell the allocator can hand out from this page is marked now,
+  // so whatever the program allocates here during marking is marked (black) without
+  // the inlined fast path doing anything. The count goes up by all of them, and comes
+  // down in UnmarkFreeCells by those never allocated.
+  Page& page = pages_[index];
+  page.black = true;
+  const uint32_t cell_size = page.cell_size;
+  uint32_t marked = 0;
+  auto mark = [&](size_t in_page) {
+    MarkBit bit = MarkBitAt(index, in_page);
+    if (*bit.word & bit.bit) return;
+    *bit.word |= bit.bit;
+    ++marked;
+  };
+  char* start = PageStart(index);
+  for (FreeCell* cell = page.free_list; cell != nullptr; cell = cell->next) {
+    mark(static_cast<size_t>(reinterpret_cast<char*>(cell) - start));
+  }
+  for (size_t c = page.frontier; c < page.cells(); ++c) mark(c * cell_size);
+  page.live_cells += marked;
+  marked_bytes_ += size_t{marked} * cell_size;
+  marked_objects_ += marked;
+}
+
+void MarkSweepCollector::UnmarkFreeCells(size_t index) {
+  Page& page = pages_[index];
+  page.black = false;
+  const uint32_t cell_size = page.cell_size;
+  const uint32_t frontier = Frontier(index);
+  char* start = PageStart(index);
+  uint32_t unmarked = 0;
+  for (size_t c = 0; c < page.cells(); ++c) {
+    MarkBit bit = MarkBitAt(index, c * cell_size);
+    if (!(*bit.word & bit.bit)) continue;
+    if (c < frontier && !reinterpret_cast<ObjectHeader*>(start + c * cell_size)->is_free()) continue;
+    *bit.word &= ~bit.bit;
+    ++unmarked;
+  }
+  page.live_cells -= unmarked;
+  marked_bytes_ -= size_t{unmarked} * cell_size;
+  marked_objects_ -= unmarked;
+}
+
+void MarkSweepCollector::BeginIncrementalMarking() {
+  // The program runs between the steps: for allocation this is not a cycle (pages come
+  // from the pool as outside one, and may be refused).
+  in_cycle_ = false;
+  Collector::BeginIncrementalMarking();
+}
+
+void MarkSweepCollector::EndIncrementalMarking() {
+  Collector::EndIncrementalMarking();
+  in_cycle_ = true;
+  ReleaseAllocatingPages();
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (pages_[i].black) UnmarkFreeCells(i);
+  }
+}
+
+void MarkSweepCollector::AbandonIncrementalMarking() {
+  // The next Prepare clears the small objects' marks. What it leaves because a cycle
+  // that ends leaves none behind goes here: large objects' marks (the large-object
+  // sweep clears them) and objects noted in the overflow bitmaps and not yet traced.
+  Collector::AbandonIncrementalMarking();
+  for (Page& page : pages_) page.black = false;
+  large_.ClearMarks();
+  if (overflowed_) {
+    for (size_t i = 0; i < pages_.size(); ++i) {
+      std::memset(OverflowBits(i), 0, kBitmapWords * sizeof(uint64_t));
+    }
+    large_.TakeOverflowed([](ObjectHeader*) {});
+    overflowed_ = false;
+  }
 }
 
 uint32_t MarkSweepCollector::Frontier(size_t index) const {
@@ -191,6 +268,7 @@ void MarkSweepCollector::InitPage(size_t index, int size_class) {
   page.free_cells = page.cells();
   page.frontier = 0;
   page.all_young = !in_cycle_;  // a page taken in a cycle receives promoted, old objects
+  page.black = false;
 }
 
 uint32_t MarkSweepCollector::FreeCells(size_t index) const {
@@ -232,7 +310,8 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
     marked_before_minor_ = marked_bytes_;
     return;
   }
-  for (SideVector<size_t>& list : available_) list.clear();
+  // The available lists stay: the sweep rebuilds them, and until then their pages'
+  // free cells are free (an incremental cycle allocates from them while it marks).
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
     if (page.size_class < 0) continue;
@@ -290,7 +369,21 @@ bool MarkSweepCollector::IsRemembered(const void* payload) const {
   return (*bit.word & bit.bit) != 0;
 }
 
+void MarkSweepCollector::LoadBarrier(void* const* slot, void* value) {
+  // [incr.load] A weak target the program reads while marking is in progress is
+  // reached: the final pause must not clear a reference it holds again.
+  (void)slot;
+  if (incremental_marking_ && value != nullptr) MarkSlot(&value);
+}
+
 void MarkSweepCollector::WriteBarrier(void** slot, void* old_value, void* new_value) {
+  if (incremental_marking_) {
+    // [incr.barrier] Dijkstra's insertion barrier: the stored object is greyed,
+    // whatever the colour of its holder (finding the holder costs more than marking),
+    // so a black object never points at a white one.
+    if (new_value != nullptr) MarkSlot(&new_value);
+    return;
+  }
   // [gen.barrier] Object remembering: an old holder receiving a young reference is
   // listed once until the next collection, which traces all of its fields. Stores
   // inside a cycle (weak callbacks) need nothing: every young object still alive
@@ -380,22 +473,31 @@ void MarkSweepCollector::TraceOverflowed() {
   large_.TakeOverflowed(trace);
 }
 
-void MarkSweepCollector::Drain() {
+template <bool kBounded>
+bool MarkSweepCollector::DrainFor(size_t budget) {
   // Objects leave the worklist through a small FIFO: each is prefetched as it enters
   // and traced kPrefetchDepth pops later, by which time it is usually in cache.
   // (Marking is bounded by cache misses on the objects; the bitmap is hot.)
+  // A bounded step stops taking objects once it has traced `budget` bytes; what is in
+  // the FIFO is traced first.
   constexpr size_t kPrefetchDepth = 8;
   ObjectHeader* fifo[kPrefetchDepth];
+  size_t traced = 0;
+  auto more = [&] { return !kBounded || traced < budget; };
   do {
     size_t head = 0;
     size_t count = 0;
     for (;;) {
-      while (count < kPrefetchDepth && !worklist_.empty()) {
+      while (count < kPrefetchDepth && !worklist_.empty() && more()) {
         ObjectHeader* header = worklist_.back();
         worklist_.pop_back();
         __builtin_prefetch(header);
         fifo[(head + count) % kPrefetchDepth] = header;
         ++count;
+        if constexpr (kBounded) {
+          traced += memory_.Contains(header) ? pages_[PageIndexOf(header)].cell_size
+                                             : LargeObjectSpace::CellSize(header);
+        }
       }
       if (count == 0) break;
       ObjectHeader* header = fifo[head];
@@ -406,8 +508,12 @@ void MarkSweepCollector::Drain() {
     }
     weak().ResolveReachedKeys();  // marks values of reached ephemeron keys: more work
     if (worklist_.empty() && overflowed_) TraceOverflowed();
-  } while (!worklist_.empty() || overflowed_ || weak().has_reached_keys());
+  } while ((!worklist_.empty() || overflowed_ || weak().has_reached_keys()) && more());
+  return worklist_.empty() && !overflowed_ && !weak().has_reached_keys();
 }
+
+template bool MarkSweepCollector::DrainFor<false>(size_t);
+template bool MarkSweepCollector::DrainFor<true>(size_t);
 
 SweepResult MarkSweepCollector::SweepPage(size_t index) {
   SweepResult result;
@@ -476,6 +582,9 @@ SweepResult MarkSweepCollector::Sweep() {
   fragmented_bytes_ = 0;
   // [gen.sticky] A minor sweep visits only the pages that hold young objects.
   const bool all = kind_ == CollectionKind::kMajor || young_pages_overflowed_;
+  if (all) {
+    for (SideVector<size_t>& list : available_) list.clear();  // rebuilt below
+  }
   if (!all) {
     for (size_t i : young_pages_) {
       if (pages_[i].size_class >= 0) result += SweepPage(i);

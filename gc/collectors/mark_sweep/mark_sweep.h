@@ -19,6 +19,11 @@
 // Objects never move, so raw pointers stay valid while the object is alive; Members
 // are never rewritten. See README.md in this folder for its guarantees and costs.
 //
+// Incremental marking (gc/DESIGN.md [incr]): the same space serves
+// incremental-mark-sweep. MarkStep is Drain stopped after a budget, WriteBarrier and
+// LoadBarrier grey what the program stores and reads weakly while marking is in
+// progress, and black allocation marks a page's free cells when the allocator takes it.
+//
 // Sticky mark bits (gc/DESIGN.md [gen.sticky]): constructed with `sticky_marks`, the
 // same space serves a generational collector (gc/collectors/gen_mark_sweep). Marks
 // then outlive the sweep: a marked object is old, an unmarked one young. A major
@@ -53,7 +58,15 @@ class MarkSweepCollector : public Collector {
 
   void Prepare(CollectionKind kind) override;
   Visitor& marking_visitor() override { return *tracer_; }
-  void Drain() override;
+  void Drain() override { DrainFor<false>(0); }
+  // Incremental marking ([incr]): black allocation hands out pages whose free cells
+  // are marked in advance; EndIncrementalMarking takes the marks off the cells that
+  // stayed free.
+  void BeginIncrementalMarking() override;
+  bool MarkStep(size_t budget) override { return DrainFor<true>(budget); }
+  void EndIncrementalMarking() override;
+  void AbandonIncrementalMarking() override;
+  void LoadBarrier(void* const* slot, void* value) override;
   bool IsAlive(const void* payload) const override;
   void RegisterFinalizable(void* payload) override;
   bool needs_finalizable_registry() const override { return true; }
@@ -128,6 +141,9 @@ class MarkSweepCollector : public Collector {
     // Taken from the pool since the last collection, outside a cycle: every object in
     // it is young, so a store into it needs no remembering ([gen.barrier]).
     bool all_young = false;
+    // Handed to the allocator during incremental marking: its free cells were marked
+    // then ([incr.black]), and EndIncrementalMarking unmarks those still free.
+    bool black = false;
     uint32_t cell_size = 0;
     uint32_t live_cells = 0;        // marked in the current cycle
     // Cells not allocated. Exact except for the one page per size class whose free
@@ -190,6 +206,16 @@ class MarkSweepCollector : public Collector {
   // Takes back the pages whose lists the allocator holds, counting their free cells.
   void ReleaseAllocatingPages();
   uint32_t Frontier(size_t index) const;
+  // [incr.black] Marks every free cell of page `index` (its free list and its unused
+  // tail), counting them as marked, as the allocator takes the page during
+  // incremental marking; UnmarkFreeCells takes the marks and counts off again from
+  // those still free when marking ends.
+  void MarkFreeCells(size_t index);
+  void UnmarkFreeCells(size_t index);
+  // Drain, or with kBounded a step: stops once `budget` bytes of objects have been
+  // traced. True when no work is left.
+  template <bool kBounded>
+  bool DrainFor(size_t budget);
   // Free cells of page `index` now, including those on the allocator's list if it
   // holds the page.
   uint32_t FreeCells(size_t index) const;
