@@ -58,6 +58,13 @@
 //   mmu_<N>ms      minimum mutator utilization of the program's run over windows of 1,
 //                  2, 5, 10 and 50 ms, from the heap's pause log (gclab only;
 //                  gc/mutator_utilization.h)
+//   pause_p50_ms, pause_p95_ms  the median and 95th percentile of every pause in the
+//                  log (gclab only): collections in one pause, and an incremental
+//                  cycle's start, steps, final pause and sweeps, each a pause
+//   max_<kind>_ms  the longest pause of each kind that occurred: atomic, start, step,
+//                  final, sweep (PauseKind, gc/mutator_utilization.h)
+//   marking_overruns  incremental cycles whose marking the final pause had to finish
+//                  (incremental collectors only)
 //   minor_collections, minor_pause_p50_ms, minor_pause_max_ms  (generational only)
 //   peak_rss_mb    the process's peak resident set during the run (rss.h)
 //   rss_start_mb   the resident set when the run started: what earlier benchmarks left
@@ -167,10 +174,14 @@ class Meter {
   // Wall time between each Start and the following Stop, in all.
   double seconds() const { return seconds_; }
 
-  void AddHeapStats(const gclab::HeapStatistics& stats) {
+  void AddHeapStats(const gclab::HeapStatistics& stats, bool incremental) {
     AddCollections(stats.collections, ToMs(stats.total_pause));
     has_max_pause_ = true;
     max_pause_ms_ = std::max(max_pause_ms_, ToMs(stats.max_pause));
+    if (incremental) {
+      has_overruns_ = true;
+      marking_overruns_ += static_cast<double>(stats.marking_overruns);
+    }
   }
   // Where the program ran, in the iteration whose heap is torn down next.
   void SetProgramWindow(std::chrono::steady_clock::time_point begin,
@@ -182,6 +193,13 @@ class Meter {
   // pauses, for their distribution, and the minimum mutator utilization of the
   // program's run (the least over iterations).
   void AddPauses(absl::Span<const gclab::Pause> pauses, bool generational) {
+    for (const gclab::Pause& p : pauses) {
+      const double ms = absl::ToDoubleMilliseconds(p.duration);
+      pauses_ms_.push_back(ms);
+      const auto kind = static_cast<size_t>(p.kind);
+      kind_seen_[kind] = true;
+      kind_max_ms_[kind] = std::max(kind_max_ms_[kind], ms);
+    }
     if (generational) {
       has_minor_ = true;
       for (const gclab::Pause& p : pauses) {
@@ -215,6 +233,20 @@ class Meter {
           benchmark::Counter(pause_ms_, benchmark::Counter::kAvgIterations);
     }
     if (has_max_pause_) state.counters["max_pause_ms"] = max_pause_ms_;
+    if (!pauses_ms_.empty()) {
+      std::vector<double> sorted = pauses_ms_;
+      std::sort(sorted.begin(), sorted.end());
+      state.counters["pause_p50_ms"] = sorted[sorted.size() / 2];
+      state.counters["pause_p95_ms"] = sorted[sorted.size() * 95 / 100];
+      constexpr std::array<const char*, 5> kKinds = {"atomic", "start", "step", "final", "sweep"};
+      for (size_t k = 0; k < kKinds.size(); ++k) {
+        if (kind_seen_[k]) state.counters[std::string("max_") + kKinds[k] + "_ms"] = kind_max_ms_[k];
+      }
+    }
+    if (has_overruns_) {
+      state.counters["marking_overruns"] =
+          benchmark::Counter(marking_overruns_, benchmark::Counter::kAvgIterations);
+    }
     if (has_minor_ && !minor_pauses_ms_.empty()) {
       std::vector<double> sorted = minor_pauses_ms_;
       std::sort(sorted.begin(), sorted.end());
@@ -237,6 +269,11 @@ class Meter {
   bool has_max_pause_ = false;
   bool has_minor_ = false;
   std::vector<double> minor_pauses_ms_;
+  std::vector<double> pauses_ms_;                 // every logged pause
+  std::array<double, 5> kind_max_ms_{};           // by PauseKind
+  std::array<bool, 5> kind_seen_{};
+  bool has_overruns_ = false;
+  double marking_overruns_ = 0;
   double collections_ = 0;
   double pause_ms_ = 0;
   double max_pause_ms_ = 0;
@@ -292,7 +329,7 @@ void BM_AllocGclab(benchmark::State& state, CollectorKind kind) {
       benchmark::DoNotOptimize(object);
     }
   }
-  meter.AddHeapStats((*heap)->stats());
+  meter.AddHeapStats((*heap)->stats(), (*heap)->capabilities().incremental);
   meter.Stop();
   state.SetItemsProcessed(state.iterations() * kAllocBatch);
   state.SetBytesProcessed(state.iterations() * kAllocBatch *
@@ -846,7 +883,7 @@ class GclabSystem {
   }
   gclab::Heap& heap() { return *heap_; }
   void Teardown(Meter& meter) {
-    meter.AddHeapStats(heap_->stats());
+    meter.AddHeapStats(heap_->stats(), heap_->capabilities().incremental);
     meter.AddPauses(heap_->pauses(), heap_->capabilities().generational);
     heap_.reset();
   }

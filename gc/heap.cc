@@ -60,7 +60,12 @@ class HookMarkRecorder final : public Visitor {
 constexpr double kMarkingRate = 4.0;
 constexpr uint64_t kStepInterval = 16 << 10;
 constexpr size_t kMinStepWork = 16 << 10;
+// A step traces at most kMaxStepWork bytes; what allocation owes beyond it (a large
+// object's worth) is paid by the steps that follow, one at each slow-path allocation.
+constexpr size_t kMaxStepWork = 128 << 10;
 constexpr size_t kMinMarkingWork = 256 << 10;
+// [incr.lazy] Bytes of pages a sweep step sweeps per byte allocated since the last.
+constexpr size_t kSweepRate = 8;
 // [stress.incr] The work of the step an incremental cycle takes at every allocation
 // under an allocation-driven stress mode.
 constexpr size_t kStressStepWork = 512;
@@ -190,6 +195,7 @@ void HeapImpl::SetBudget(size_t budget) {
     const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
     const auto room = static_cast<uint64_t>(1.5 * work / kMarkingRate);
     mark_start_at_ = budget_end_ - std::min(room, budget_end_ - bytes_at_last_collection_);
+    next_step_at_ = bytes_at_last_collection_ + kStepInterval;  // [incr.lazy] sweep steps
   }
   UpdateTrigger();
 }
@@ -200,6 +206,7 @@ void HeapImpl::UpdateTrigger() {
     trigger = std::min(trigger, next_step_at_);
   } else if (incremental_) {
     trigger = std::min(trigger, mark_start_at_);
+    if (collector_->sweep_pending()) trigger = std::min(trigger, next_step_at_);
   }
   heap_.alloc_.trigger = stress_.collects() ? 0 : trigger;
 }
@@ -266,10 +273,27 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
   if (incremental_ && heap_.constructing_ == 0) IncrementalWork();
   ObjectHeader* header = nullptr;
   if (cell_size <= UINT32_MAX) {
+    // [incr.lazy] An allocation that sweeps pages on demand is a sweep pause.
+    const bool sweeping = collector_->sweep_pending();
+    const uint64_t swept_before = sweeping ? collector_->pages_swept_lazily() : 0;
+    const auto sweep_start = sweeping ? std::chrono::steady_clock::now()
+                                      : std::chrono::steady_clock::time_point{};
     header = TryAllocate(cell_size, std::min(BudgetRemaining(), HardRemaining()));
+    if (sweeping && collector_->pages_swept_lazily() != swept_before) EndSweepPause(sweep_start);
     if (header == nullptr) {
       if (heap_.constructing_ == 0) {
-        if (marking_) {
+        const uint64_t extension = (budget_end_ - bytes_at_last_collection_) / 2;
+        if (marking_ && !marking_done_ && !budget_extended_ && BudgetRemaining() < cell_size &&
+            HardRemaining() >= extension + cell_size) {
+          // [incr.pace] The budget ran out before the marking was done: half a budget
+          // more, once, under the heap limit, marking four times as fast, rather than
+          // a final pause that does the rest of the marking.
+          budget_extended_ = true;
+          ++stats_.marking_extensions;
+          budget_end_ += extension;
+          marking_rate_ *= 4;
+          UpdateTrigger();
+        } else if (marking_) {
           // [incr.pace] The budget ran out: the final pause, which does the rest of
           // the marking if the steps did not finish it.
           FinalPause(/*overrun=*/!marking_done_, /*pause_open=*/false);
@@ -509,7 +533,8 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   timer.Start(Phase::kSweep);
   cycle.live_bytes = collector_->marked_bytes();
   cycle.live_objects = collector_->marked_objects();
-  SweepResult swept = collector_->Sweep();
+  // [incr.lazy] An incremental cycle leaves what it can to be swept after it.
+  SweepResult swept = cycle.incremental ? collector_->SweepLazily() : collector_->Sweep();
   cycle.freed_bytes = swept.freed_bytes;
   cycle.freed_objects = swept.freed_objects;
   cycle.ephemerons_resolved = collector_->weak().ephemerons_resolved();
@@ -635,6 +660,8 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
   const double room = budget_end_ > now ? static_cast<double>(budget_end_ - now) : 1.0;
   marking_rate_ = std::max(kMarkingRate, 1.5 * work / room);
   marking_done_ = false;
+  marking_debt_ = 0;
+  budget_extended_ = false;
   allocated_at_last_step_ = now;
   next_step_at_ = now + kStepInterval;
   UpdateTrigger();
@@ -644,7 +671,17 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
 void HeapImpl::IncrementalWork() {
   const uint64_t now = heap_.alloc_.bytes_allocated;
   if (!marking_) {
-    if (now >= mark_start_at_) (void)StartIncremental(CollectionReason::kAllocationBudget);
+    if (collector_->sweep_pending() && now >= next_step_at_) {
+      // [incr.lazy] A sweep step: pages of kSweepRate bytes per byte allocated since
+      // the last step, so that the sweep is done long before marking starts again.
+      const uint64_t since = now - (next_step_at_ - kStepInterval);
+      LazySweepStep(static_cast<size_t>(since) * kSweepRate);
+    }
+    if (now >= mark_start_at_) {
+      (void)StartIncremental(CollectionReason::kAllocationBudget);
+    } else {
+      UpdateTrigger();  // allocation may have finished the sweep: the trigger moves on
+    }
     return;
   }
   if (stress_.collects()) {
@@ -653,9 +690,22 @@ void HeapImpl::IncrementalWork() {
     return;
   }
   if (now < next_step_at_) return;
-  const double owed = marking_rate_ * static_cast<double>(now - allocated_at_last_step_);
-  IncrementalStep(std::max<size_t>(kMinStepWork, static_cast<size_t>(owed)),
-                  /*finish_when_done=*/false);
+  if (marking_done_ && !collector_->HasMarkingWork()) {
+    // Nothing grey since the marking was done: no step, no pause.
+    allocated_at_last_step_ = now;
+    next_step_at_ = now + kStepInterval;
+    UpdateTrigger();
+    return;
+  }
+  const double owed = marking_rate_ * static_cast<double>(now - allocated_at_last_step_) +
+                      static_cast<double>(marking_debt_);
+  const size_t work = std::clamp(static_cast<size_t>(owed), kMinStepWork, kMaxStepWork);
+  marking_debt_ = owed > static_cast<double>(work) ? static_cast<size_t>(owed) - work : 0;
+  IncrementalStep(work, /*finish_when_done=*/false);
+  if (marking_ && marking_debt_ != 0 && !marking_done_) {
+    next_step_at_ = heap_.alloc_.bytes_allocated;  // the next slow-path allocation
+    UpdateTrigger();
+  }
 }
 
 void HeapImpl::IncrementalStep(size_t budget, bool finish_when_done) {
@@ -681,8 +731,8 @@ void HeapImpl::IncrementalStep(size_t budget, bool finish_when_done) {
     }
     // [incr.pace] Paced by allocation, the cycle ends where the budget does, as a
     // collection in one pause would: a collection per budget, whatever the collector.
-    // Until then the barrier greys what the program stores, for the final pause.
-    next_step_at_ = UINT64_MAX;
+    // Until then the barrier greys what the program stores (objects allocated before
+    // the cycle, stored into new ones), and the steps go on tracing it.
   }
   in_collection_ = false;
   EndPause(PauseKind::kStep);
@@ -714,14 +764,49 @@ void HeapImpl::FinalPause(bool overrun, bool pause_open) {
 
 bool HeapImpl::Step(absl::Duration budget) {
   GCLAB_CHECK(!in_collection_, "Heap::Step during a collection");
-  if (!marking_ || heap_.constructing_ != 0) return marking_;
+  if (heap_.constructing_ != 0) return marking_ || collector_->sweep_pending();
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
+  if (!marking_) {
+    // [incr.lazy] Idle time sweeps what the last cycle left, a page at a time.
+    while (collector_->sweep_pending() && std::chrono::steady_clock::now() < deadline) {
+      LazySweepStep(1);
+    }
+    return collector_->sweep_pending();
+  }
   // Steps of kMinStepWork bytes until the time is spent or the marking done; the
   // final pause may then go past the deadline.
-  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
   do {
     IncrementalStep(kMinStepWork, /*finish_when_done=*/true);
   } while (marking_ && std::chrono::steady_clock::now() < deadline);
-  return marking_;
+  return marking_ || collector_->sweep_pending();
+}
+
+void HeapImpl::LazySweepStep(size_t budget) {
+  in_collection_ = true;
+  const auto start = std::chrono::steady_clock::now();
+  collector_->SweepStep(budget);
+  EndSweepPause(start);
+  in_collection_ = false;
+  next_step_at_ = heap_.alloc_.bytes_allocated + kStepInterval;
+  UpdateTrigger();
+}
+
+void HeapImpl::EndSweepPause(std::chrono::steady_clock::time_point start) {
+  // A pause after its cycle ended: its time is the cycle's sweep time too, so that a
+  // cycle's pause is still the sum of its phases.
+  const absl::Duration pause = absl::FromChrono(std::chrono::steady_clock::now() - start);
+  if (options_.record_pauses &&
+      !TryPushBack(pauses_, Pause{start, pause, PauseKind::kSweep, CollectionKind::kMajor})) {
+    ++stats_.pauses_not_recorded;
+  }
+  for (CycleStatistics* cycle : {&cycle_.stats, &stats_.last_cycle}) {
+    cycle->phases[Phase::kSweep] += pause;
+    cycle->pause += pause;
+    cycle->max_pause = std::max(cycle->max_pause, pause);
+  }
+  stats_.total_phases[Phase::kSweep] += pause;
+  stats_.total_pause += pause;
+  stats_.max_pause = std::max(stats_.max_pause, pause);
 }
 
 void HeapImpl::AbandonIncremental() {

@@ -268,11 +268,14 @@ class Heap {
   // collection may start here (CanCollectNow).
   absl::Status StartIncrementalCollection();
   // Marks for about `budget`, then, if the marking is done, runs the cycle's final
-  // pause (which may take longer). Does nothing without a cycle in progress, or inside
-  // a heap object's constructor. Returns whether a cycle is still in progress.
+  // pause (which may take longer); between cycles, sweeps for about `budget` what the
+  // last cycle left unswept (gc/DESIGN.md [incr.lazy]). Does nothing inside a heap
+  // object's constructor. Returns whether incremental work is left: a cycle in
+  // progress, or pages to sweep.
   bool Step(absl::Duration budget);
-  // The final pause now, if a cycle is in progress: the rest of the marking, weak
-  // processing, finalization, the sweep.
+  // The final pause now, if a cycle is in progress (the rest of the marking, weak
+  // processing, finalization, the sweep of pages with destructors), then the rest of
+  // the sweep.
   void FinishIncrementalCollection();
   bool IncrementalCollectionInProgress() const;
   // Whether the live object at `object` is young: a minor collection would reclaim it

@@ -135,6 +135,9 @@ struct HeapStatistics {
   // ([incr.abandon]; not counted in `collections`).
   uint64_t incremental_cycles = 0;
   uint64_t incremental_steps = 0;
+  // Cycles whose marking was not done when the budget ran out and were given half a
+  // budget more, under the heap limit, to finish it in steps ([incr.pace]).
+  uint64_t marking_extensions = 0;
   uint64_t marking_overruns = 0;
   uint64_t abandoned_incremental_cycles = 0;
   // Every pause: a collection in one, or an incremental cycle's start, steps and

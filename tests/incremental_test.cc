@@ -240,6 +240,51 @@ TEST_P(IncrementalTest, DestructionAndRetainingPathsDuringMarking) {
   EXPECT_EQ(destroyed_, 20000 + 1 + 100);
 }
 
+// [incr.lazy] An incremental cycle counts what it freed at once but leaves pages with
+// survivors (and no destructors) to be swept later: by idle steps, or by allocation on
+// demand. Until then their dead objects are not objects.
+TEST_P(IncrementalTest, LazySweepingCountsAtOnceAndSweepsLater) {
+  if (heap().moves_objects()) GTEST_SKIP() << "keeps raw pointers to dead objects";
+  HandleScope scope(heap());
+  constexpr size_t kPairs = 20000;
+  Local<Array> kept = heap().New<Array>(kPairs);
+  std::vector<Node*> dead;  // every other node: each page half live
+  for (size_t i = 0; i < kPairs; ++i) {
+    kept->slots[i] = heap().NewRaw<Node>(1);
+    dead.push_back(heap().NewRaw<Node>(2));
+  }
+  auto finish_marking = [&] {
+    ASSERT_TRUE(heap().StartIncrementalCollection().ok());
+    while (heap().IncrementalCollectionInProgress()) heap().Step(absl::Milliseconds(1));
+  };
+  finish_marking();
+  const HeapStatistics& stats = heap().stats();
+  EXPECT_EQ(stats.last_cycle.freed_objects, kPairs);
+  EXPECT_EQ(stats.bytes_allocated - stats.bytes_freed, stats.live_bytes);
+  for (Node* node : dead) ASSERT_FALSE(heap().Contains(node));
+  for (size_t i = 0; i < kPairs; ++i) ASSERT_TRUE(heap().Contains(kept->slots[i].Get()));
+  // Idle time sweeps it, in pauses of their own.
+  ASSERT_TRUE(heap().Step(absl::Nanoseconds(1)));  // one page, and more are left
+  while (heap().Step(absl::Milliseconds(1))) {
+  }
+  size_t sweeps = 0;
+  for (const Pause& p : heap().pauses()) sweeps += p.kind == PauseKind::kSweep;
+  EXPECT_GE(sweeps, 2u);
+  // Again, swept this time by allocation: the dead cells are found on demand.
+  for (size_t i = 0; i < kPairs; i += 2) kept->slots[i] = nullptr;
+  finish_marking();
+  const size_t pauses_before = heap().pauses().size();
+  for (size_t i = 0; i < kPairs; i += 2) kept->slots[i] = heap().NewRaw<Node>(3);
+  size_t sweeps_by_allocation = 0;
+  for (size_t i = pauses_before; i < heap().pauses().size(); ++i) {
+    sweeps_by_allocation += heap().pauses()[i].kind == PauseKind::kSweep;
+  }
+  EXPECT_GE(sweeps_by_allocation, 1u);
+  for (size_t i = 0; i < kPairs; ++i) ASSERT_EQ(kept->slots[i]->value, i % 2 == 0 ? 3 : 1);
+  heap().CollectGarbage();
+  EXPECT_EQ(heap().stats().live_objects, kPairs + 2);  // the nodes, the array and its store
+}
+
 // A collection in one pause, asked for during a cycle, drops the cycle and reclaims
 // everything unreachable, floating garbage included.
 TEST_P(IncrementalTest, AFullCollectionDuringMarkingReclaimsEverything) {
@@ -376,23 +421,36 @@ TEST_P(IncrementalTest, AllocationStartsAndPacesCycles) {
   for (size_t i = 0; i < live->slots.size(); ++i) ASSERT_EQ(live->slots[i]->value, 1);
 }
 
-// A cycle whose marking is not done when the budget runs out finishes in its final
-// pause, and the statistics say so.
-TEST_P(IncrementalTest, AnOverrunIsFinishedInTheFinalPauseAndCounted) {
-  HeapOptions options;
-  options.collector = GetParam();
-  options.policy = FixedBudgetPolicy::Create(size_t{16} << 20).value();
-  auto heap = Heap::Create(WithoutStress(options)).value();
-  HandleScope scope(*heap);
-  // 8 MiB of live data made before any collection: the first cycle's estimate of its
-  // marking work (what the last cycle kept: nothing) is far too low.
-  Local<Array> live = heap->New<Array>(250000);
-  for (size_t i = 0; i < live->slots.size(); ++i) live->slots[i] = heap->NewRaw<Node>(3);
-  while (heap->stats().collections == 0) heap->NewRaw<Node>(4);
-  EXPECT_TRUE(heap->stats().last_cycle.incremental);
-  EXPECT_TRUE(heap->stats().last_cycle.marking_overrun);
-  EXPECT_EQ(heap->stats().marking_overruns, 1u);
-  for (size_t i = 0; i < live->slots.size(); ++i) ASSERT_EQ(live->slots[i]->value, 3);
+// A cycle whose marking is not done when the budget runs out gets half a budget more,
+// once, with faster steps; where the heap limit leaves no room for that, the final
+// pause finishes the marking. The statistics count both.
+TEST_P(IncrementalTest, AnOverrunGetsMoreRoomOrIsFinishedInTheFinalPause) {
+  for (const size_t limit : {size_t{256} << 20, size_t{24} << 20}) {
+    HeapOptions options;
+    options.collector = GetParam();
+    options.heap_limit = limit;
+    options.policy = FixedBudgetPolicy::Create(size_t{16} << 20).value();
+    auto heap = Heap::Create(WithoutStress(options)).value();
+    HandleScope scope(*heap);
+    // 8 MiB of live data made before any collection: the first cycle's estimate of its
+    // marking work (what the last cycle kept: nothing) is far too low.
+    Local<Array> live = heap->New<Array>(250000);
+    for (size_t i = 0; i < live->slots.size(); ++i) live->slots[i] = heap->NewRaw<Node>(3);
+    while (heap->stats().collections == 0) heap->NewRaw<Node>(4);
+    const HeapStatistics& stats = heap->stats();
+    EXPECT_TRUE(stats.last_cycle.incremental);
+    if (limit > (size_t{32} << 20)) {
+      EXPECT_EQ(stats.marking_extensions, 1u);
+      EXPECT_FALSE(stats.last_cycle.marking_overrun);
+      EXPECT_EQ(stats.marking_overruns, 0u);
+    } else {
+      // 8 MiB live + 16 MiB allocated fill the 24 MiB limit: no room to extend.
+      EXPECT_EQ(stats.marking_extensions, 0u);
+      EXPECT_TRUE(stats.last_cycle.marking_overrun);
+      EXPECT_EQ(stats.marking_overruns, 1u);
+    }
+    for (size_t i = 0; i < live->slots.size(); ++i) ASSERT_EQ(live->slots[i]->value, 3);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Incremental, IncrementalTest, ::testing::ValuesIn(IncrementalCollectors()),

@@ -123,6 +123,25 @@ class Collector : public WeakProcessor::Host {
   // value, in one call.
   virtual void* SurvivorAddress(void* payload) const = 0;
   virtual SweepResult Sweep() = 0;
+  // --- Lazy sweeping (gc/DESIGN.md [incr.lazy]). Sweep() for an incremental cycle:
+  // counts what the cycle freed as Sweep() does, but may leave pages to be swept
+  // later, by SweepStep (which the heap paces by allocation and Heap::Step), on demand
+  // by allocation, or by FinishSweeping (Prepare calls it: the next cycle starts on a
+  // swept heap). Until a page is swept its dead objects are not objects: Contains,
+  // HolderOf and ForEachObject pass over them. Destructors still run in the final
+  // pause: pages holding objects with one are swept there.
+  virtual SweepResult SweepLazily() { return Sweep(); }
+  // Sweeps pages of about `budget` bytes in all (at least one page); true when none is
+  // left to sweep.
+  virtual bool SweepStep(size_t budget) {
+    (void)budget;
+    return true;
+  }
+  virtual bool sweep_pending() const { return false; }
+  virtual void FinishSweeping() {}
+  // Pages swept after their cycle ended, in the life of the heap: the heap compares
+  // it around an allocation to see whether the allocation swept.
+  virtual uint64_t pages_swept_lazily() const { return 0; }
   virtual void ReleaseMemory(size_t keep_bytes) = 0;
 
   // True for a payload address of an allocated object (outside a cycle).
@@ -194,6 +213,9 @@ class Collector : public WeakProcessor::Host {
     Drain();
     return true;
   }
+  // Grey objects wait to be traced (the write barrier greys more after a step found
+  // none left).
+  virtual bool HasMarkingWork() const { return false; }
   virtual void EndIncrementalMarking() { incremental_marking_ = false; }
   virtual void AbandonIncrementalMarking() { incremental_marking_ = false; }
   // Between BeginIncrementalMarking and its end: the barriers are on, and allocation
@@ -208,6 +230,7 @@ class Collector : public WeakProcessor::Host {
   // (weak_processor.h), which asks this collector what it needs through
   // WeakProcessor::Host.
   WeakProcessor& weak() { return weak_; }
+  const WeakProcessor& weak() const { return weak_; }
   // HeapOptions::huge_pages, set before Init (ReserveObjectMemory reads it).
   void set_huge_pages(bool huge) { huge_pages_ = huge; }
   // StressOptions::zap_freed: the sweep fills what it frees with kZapByte (and

@@ -40,6 +40,7 @@ class HeapImpl {
   // The final pause now, if a cycle is in progress (Heap::FinishIncrementalCollection).
   void FinishIncremental() {
     if (marking_) FinalPause(/*overrun=*/false, /*pause_open=*/false);
+    while (collector_->sweep_pending()) LazySweepStep(SIZE_MAX);
   }
   bool marking() const { return marking_; }
   // [incr.abandon] Drops a cycle in progress (the heap's destructor, FindRetainingPath).
@@ -149,6 +150,10 @@ class HeapImpl {
   // done. `pause_open`: a step's pause goes on into this one.
   void FinalPause(bool overrun, bool pause_open);
   void AbandonIncremental();
+  // [incr.lazy] Sweeps pages of about `budget` bytes left by the last cycle, as a pause.
+  void LazySweepStep(size_t budget);
+  // Logs a sweep pause that began at `start` and counts it in the statistics.
+  void EndSweepPause(std::chrono::steady_clock::time_point start);
   void SetBarriersForMarking(bool on);
 
   Heap& heap_;
@@ -188,6 +193,8 @@ class HeapImpl {
   uint64_t allocated_at_last_step_ = 0;
   double marking_rate_ = 1.0;  // [incr.pace] bytes to trace per byte allocated
   bool marking_done_ = false;  // a step found nothing left to trace
+  size_t marking_debt_ = 0;    // bytes of tracing owed beyond the last step's cap
+  bool budget_extended_ = false;  // this cycle's budget was extended once
   uint64_t bytes_at_last_collection_ = 0;
   // The allocation budget ends here. The fast path's AllocationState::trigger is the
   // same, except under an allocation-driven stress mode, where it is 0 so that every

@@ -89,14 +89,24 @@ bool MarkSweepCollector::Refill(int size_class) {
     current = kNoPage;
   }
   SideVector<size_t>& candidates = available_[size_class];
-  while (!candidates.empty()) {
-    size_t index = candidates.back();
-    candidates.pop_back();
-    const Page& page = pages_[index];
-    if (page.free_list != nullptr || page.frontier < page.cells()) {
-      HandOut(index);
-      return true;
+  for (;;) {
+    while (!candidates.empty()) {
+      size_t index = candidates.back();
+      candidates.pop_back();
+      const Page& page = pages_[index];
+      if (page.free_list != nullptr || page.frontier < page.cells()) {
+        HandOut(index);
+        return true;
+      }
     }
+    // [incr.lazy] Pages of this class left unswept: swept on demand, one at a time,
+    // until one has room (a wholly live one has none, and its sweep only clears its
+    // marks).
+    SideVector<size_t>& unswept = unswept_[size_class];
+    if (unswept.empty()) break;
+    const size_t index = unswept.back();
+    unswept.pop_back();
+    SweepUnswept(index);
   }
   size_t index;
   if (!TakeEmptyPage(&index)) return false;
@@ -142,25 +152,55 @@ void MarkSweepCollector::MarkFreeCells(size_t index) {
   for (FreeCell* cell = page.free_list; cell != nullptr; cell = cell->next) {
     mark(static_cast<size_t>(reinterpret_cast<char*>(cell) - start));
   }
-  for (size_t c = page.frontier; c < page.cells(); ++c) mark(c * cell_size);
+  const size_t granules_per_cell = cell_size / kAllocationGranule;
+  if (64 % granules_per_cell == 0 && page.frontier < page.cells()) {
+    // The unused tail, a word of the bitmap at a time: the cells of a size that
+    // divides 64 granules start at the same bits of every word. (The tail's bits are
+    // all clear: nothing was ever allocated there.)
+    uint64_t pattern = 0;
+    for (size_t b = 0; b < 64; b += granules_per_cell) pattern |= uint64_t{1} << b;
+    const size_t first = size_t{page.frontier} * granules_per_cell;  // granule
+    const size_t end = size_t{page.cells()} * granules_per_cell;
+    uint64_t* bits = MarkBits(index);
+    for (size_t g = first; g < end;) {
+      const size_t w = g / 64;
+      const size_t lo = g % 64;
+      const size_t hi = std::min<size_t>(64, end - w * 64);
+      uint64_t mask = pattern & (~uint64_t{0} << lo);
+      if (hi < 64) mask &= (uint64_t{1} << hi) - 1;
+      marked += static_cast<uint32_t>(__builtin_popcountll(mask & ~bits[w]));
+      bits[w] |= mask;
+      g = (w + 1) * 64;
+    }
+  } else {
+    for (size_t c = page.frontier; c < page.cells(); ++c) mark(c * cell_size);
+  }
   page.live_cells += marked;
   marked_bytes_ += size_t{marked} * cell_size;
   marked_objects_ += marked;
 }
 
 void MarkSweepCollector::UnmarkFreeCells(size_t index) {
+  // Only the page the allocator holds can have marked cells still free: it takes a new
+  // page only once it has used up the old one's list and tail. Those are the cells
+  // still on its list and in its tail.
   Page& page = pages_[index];
-  page.black = false;
+  const int c = page.size_class;
+  GCLAB_DCHECK(allocating_page_[c] == index, "UnmarkFreeCells of a page the allocator does not hold");
   const uint32_t cell_size = page.cell_size;
-  const uint32_t frontier = Frontier(index);
   char* start = PageStart(index);
   uint32_t unmarked = 0;
-  for (size_t c = 0; c < page.cells(); ++c) {
-    MarkBit bit = MarkBitAt(index, c * cell_size);
-    if (!(*bit.word & bit.bit)) continue;
-    if (c < frontier && !reinterpret_cast<ObjectHeader*>(start + c * cell_size)->is_free()) continue;
+  auto unmark = [&](size_t in_page) {
+    MarkBit bit = MarkBitAt(index, in_page);
+    if (!(*bit.word & bit.bit)) return;
     *bit.word &= ~bit.bit;
     ++unmarked;
+  };
+  for (FreeCell* cell = alloc_.free_lists[c]; cell != nullptr; cell = cell->next) {
+    unmark(static_cast<size_t>(reinterpret_cast<char*>(cell) - start));
+  }
+  for (char* cell = alloc_.class_top[c]; cell + cell_size <= alloc_.class_end[c]; cell += cell_size) {
+    unmark(static_cast<size_t>(cell - start));
   }
   page.live_cells -= unmarked;
   marked_bytes_ -= size_t{unmarked} * cell_size;
@@ -177,18 +217,23 @@ void MarkSweepCollector::BeginIncrementalMarking() {
 void MarkSweepCollector::EndIncrementalMarking() {
   Collector::EndIncrementalMarking();
   in_cycle_ = true;
-  ReleaseAllocatingPages();
-  for (size_t i = 0; i < pages_.size(); ++i) {
-    if (pages_[i].black) UnmarkFreeCells(i);
+  for (size_t c = 0; c < kNumSizeClasses; ++c) {
+    const size_t index = allocating_page_[c];
+    if (index != kNoPage && pages_[index].black) UnmarkFreeCells(index);
   }
+  ReleaseAllocatingPages();
+  for (Page& page : pages_) page.black = false;
 }
 
 void MarkSweepCollector::AbandonIncrementalMarking() {
-  // The next Prepare clears the small objects' marks. What it leaves because a cycle
-  // that ends leaves none behind goes here: large objects' marks (the large-object
-  // sweep clears them) and objects noted in the overflow bitmaps and not yet traced.
+  // A cycle that ends leaves no mark behind: its sweep clears them, small and large.
+  // One dropped has no sweep, so its marks go here, with the objects noted in the
+  // overflow bitmaps and not yet traced.
   Collector::AbandonIncrementalMarking();
-  for (Page& page : pages_) page.black = false;
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    pages_[i].black = false;
+    std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));  // no sweep will
+  }
   large_.ClearMarks();
   if (overflowed_) {
     for (size_t i = 0; i < pages_.size(); ++i) {
@@ -269,6 +314,7 @@ void MarkSweepCollector::InitPage(size_t index, int size_class) {
   page.frontier = 0;
   page.all_young = !in_cycle_;  // a page taken in a cycle receives promoted, old objects
   page.black = false;
+  page.unswept = false;
 }
 
 uint32_t MarkSweepCollector::FreeCells(size_t index) const {
@@ -297,6 +343,7 @@ void MarkSweepCollector::ReleaseAllocatingPages() {
 }
 
 void MarkSweepCollector::Prepare(CollectionKind kind) {
+  FinishSweeping();  // [incr.lazy] while the last cycle's marks still say what is dead
   kind_ = sticky_ ? kind : CollectionKind::kMajor;
   in_cycle_ = true;
   const bool minor = kind_ == CollectionKind::kMinor;
@@ -312,11 +359,14 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
   }
   // The available lists stay: the sweep rebuilds them, and until then their pages'
   // free cells are free (an incremental cycle allocates from them while it marks).
+  // Without sticky marks the sweep cleared each page's marks as it swept it (SweepPage):
+  // the start of a cycle does not visit every bitmap, which keeps an incremental
+  // cycle's start pause short.
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
     if (page.size_class < 0) continue;
     page.live_cells = 0;
-    std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
+    if (sticky_) std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
   }
   if (sticky_) {
     TakeRemembered(/*queue=*/false);
@@ -516,6 +566,16 @@ template bool MarkSweepCollector::DrainFor<false>(size_t);
 template bool MarkSweepCollector::DrainFor<true>(size_t);
 
 SweepResult MarkSweepCollector::SweepPage(size_t index) {
+  const SweepResult result = SweepPageCells(index);
+  // Marks have served once the page is swept; a sticky mark says "old" and stays. (A
+  // page with nothing marked has none to clear.)
+  if (!sticky_ && pages_[index].live_cells != 0) {
+    std::memset(MarkBits(index), 0, kBitmapWords * sizeof(uint64_t));
+  }
+  return result;
+}
+
+SweepResult MarkSweepCollector::SweepPageCells(size_t index) {
   SweepResult result;
   Page& page = pages_[index];
   const uint32_t cell_size = page.cell_size;
@@ -616,6 +676,82 @@ SweepResult MarkSweepCollector::Sweep() {
   return result;
 }
 
+SweepResult MarkSweepCollector::SweepLazily() {
+  // [incr.lazy] What every page freed is counted now, from its counts (cells not free,
+  // less those marked), without touching its cells; the pages that need their cells
+  // visited are swept now only if they hold objects with destructors (which run in
+  // the cycle, as on every collector) or are wholly dead (returned to the pool
+  // untouched). The rest wait, marks and all.
+  if (sticky_ || kind_ != CollectionKind::kMajor) return Sweep();
+  SweepResult result;
+  ReleaseAllocatingPages();
+  fragmented_bytes_ = 0;
+  for (SideVector<size_t>& list : available_) list.clear();  // rebuilt as pages are swept
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    Page& page = pages_[i];
+    if (page.size_class < 0) continue;
+    const uint32_t cells = page.cells();
+    if (page.live_cells > 0) {
+      fragmented_bytes_ += kPageSize - size_t{page.live_cells} * page.cell_size;
+    }
+    const uint32_t dead = cells - page.free_cells - page.live_cells;
+    // Wholly live pages wait too: their sweep only clears their marks, but that is a
+    // bitmap to write per page, which adds up over a heap.
+    if (page.live_cells == 0 || page.has_finalizers ||
+        !TryPushBack(unswept_[page.size_class], i)) {
+      // (Without memory to list it, a page is swept now: [fault].)
+      result += SweepPage(i);
+      continue;
+    }
+    // Even a page with nothing dead waits for its sweep: some of its free cells may be
+    // on no list (those the allocator held when marking began or ended), and its
+    // sweep threads them all.
+    result.freed_bytes += size_t{dead} * page.cell_size;
+    result.freed_objects += dead;
+    page.unswept = true;
+    ++unswept_count_;
+  }
+  for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
+  for (SideVector<size_t>& list : unswept_) std::reverse(list.begin(), list.end());
+  result += large_.Sweep(/*keep_marks=*/false);
+  allocated_after_last_cycle_ = alloc_.bytes_allocated;
+  in_cycle_ = false;
+  return result;
+}
+
+void MarkSweepCollector::SweepUnswept(size_t index) {
+  Page& page = pages_[index];
+  GCLAB_DCHECK(page.unswept, "page %zu swept lazily twice", index);
+  page.unswept = false;
+  --unswept_count_;
+  ++pages_swept_lazily_;
+  (void)SweepPage(index);  // its dead were counted by SweepLazily
+}
+
+bool MarkSweepCollector::SweepStep(size_t budget) {
+  size_t swept = 0;
+  while (unswept_count_ != 0 && (swept == 0 || swept < budget)) {
+    SideVector<size_t>& list = unswept_[sweep_cursor_];
+    if (list.empty()) {
+      sweep_cursor_ = (sweep_cursor_ + 1) % kNumSizeClasses;
+      continue;
+    }
+    const size_t index = list.back();
+    list.pop_back();
+    SweepUnswept(index);
+    swept += kPageSize;
+  }
+  return unswept_count_ == 0;
+}
+
+void MarkSweepCollector::FinishSweeping() {
+  if (unswept_count_ == 0) return;
+  for (SideVector<size_t>& list : unswept_) {
+    for (size_t index : list) SweepUnswept(index);
+    list.clear();
+  }
+}
+
 void MarkSweepCollector::ReleaseMemory(size_t keep_bytes) {
   size_t keep_pages = keep_bytes / kPageSize;
   size_t kept = 0;
@@ -660,7 +796,7 @@ void* MarkSweepCollector::SmallHolderOf(const void* address) const {
                       page.cell_size;
   if (cell >= Frontier(index)) return nullptr;
   auto* header = reinterpret_cast<ObjectHeader*>(PageStart(index) + cell * page.cell_size);
-  if (header->is_free() || address < header->payload()) return nullptr;
+  if (!HoldsObject(index, header) || address < header->payload()) return nullptr;
   return header->payload();
 }
 
@@ -672,7 +808,7 @@ bool MarkSweepCollector::Contains(const void* payload) const {
   const size_t in_page = static_cast<size_t>(static_cast<const char*>(payload) - PageStart(index));
   if (in_page % page.cell_size != sizeof(ObjectHeader)) return false;
   if (in_page / page.cell_size >= Frontier(index)) return false;
-  return !ObjectHeader::FromPayload(payload)->is_free();
+  return HoldsObject(index, ObjectHeader::FromPayload(payload));
 }
 
 void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, size_t)>& f) {
@@ -684,7 +820,7 @@ void MarkSweepCollector::ForEachObject(const std::function<void(ObjectHeader*, s
     const uint32_t frontier = Frontier(i);
     for (size_t c = 0; c < frontier; ++c) {
       auto* header = reinterpret_cast<ObjectHeader*>(start + c * cell_size);
-      if (!header->is_free()) f(header, cell_size);
+      if (HoldsObject(i, header)) f(header, cell_size);
     }
   }
   large_.ForEachObject(f);

@@ -64,6 +64,9 @@ class MarkSweepCollector : public Collector {
   // stayed free.
   void BeginIncrementalMarking() override;
   bool MarkStep(size_t budget) override { return DrainFor<true>(budget); }
+  bool HasMarkingWork() const override {
+    return !worklist_.empty() || overflowed_ || weak().has_reached_keys();
+  }
   void EndIncrementalMarking() override;
   void AbandonIncrementalMarking() override;
   void LoadBarrier(void* const* slot, void* value) override;
@@ -75,6 +78,12 @@ class MarkSweepCollector : public Collector {
     return MarkSweepCollector::IsAlive(payload) ? payload : nullptr;
   }
   SweepResult Sweep() override;
+  // [incr.lazy] Pages with survivors and no destructors are left unswept.
+  SweepResult SweepLazily() override;
+  bool SweepStep(size_t budget) override;
+  bool sweep_pending() const override { return unswept_count_ != 0; }
+  void FinishSweeping() override;
+  uint64_t pages_swept_lazily() const override { return pages_swept_lazily_; }
   void ReleaseMemory(size_t keep_bytes) override;
   size_t fragmented_bytes() const override { return fragmented_bytes_; }
   std::string DescribeAllocationFailure(size_t cell_size) const override;
@@ -144,6 +153,9 @@ class MarkSweepCollector : public Collector {
     // Handed to the allocator during incremental marking: its free cells were marked
     // then ([incr.black]), and EndIncrementalMarking unmarks those still free.
     bool black = false;
+    // [incr.lazy] Left unswept by SweepLazily: its marks still tell its live cells
+    // from its dead ones, whose headers are not yet cleared.
+    bool unswept = false;
     uint32_t cell_size = 0;
     uint32_t live_cells = 0;        // marked in the current cycle
     // Cells not allocated. Exact except for the one page per size class whose free
@@ -209,7 +221,8 @@ class MarkSweepCollector : public Collector {
   // [incr.black] Marks every free cell of page `index` (its free list and its unused
   // tail), counting them as marked, as the allocator takes the page during
   // incremental marking; UnmarkFreeCells takes the marks and counts off again from
-  // those still free when marking ends.
+  // those still free when marking ends (on the allocator's list and in its tail: only
+  // the page it holds has any).
   void MarkFreeCells(size_t index);
   void UnmarkFreeCells(size_t index);
   // Drain, or with kBounded a step: stops once `budget` bytes of objects have been
@@ -219,7 +232,19 @@ class MarkSweepCollector : public Collector {
   // Free cells of page `index` now, including those on the allocator's list if it
   // holds the page.
   uint32_t FreeCells(size_t index) const;
+  // Sweeps page `index`: SweepPageCells, then (without sticky marks) clears its marks.
   SweepResult SweepPage(size_t index);
+  SweepResult SweepPageCells(size_t index);
+  // [incr.lazy] Sweeps an unswept page (what it frees was counted by SweepLazily).
+  void SweepUnswept(size_t index);
+  // Whether the cell at `header`, in page `index`, holds an object: allocated, and, in
+  // an unswept page, marked.
+  bool HoldsObject(size_t index, const ObjectHeader* header) const {
+    if (header->is_free()) return false;
+    if (!pages_[index].unswept) return true;
+    const MarkBit bit = BitOf(&MarkSweepCollector::MarkBits, header);
+    return (*bit.word & bit.bit) != 0;
+  }
   // [fault] A marked object that found no room on the worklist: noted in the overflow
   // bitmap (or its large-object prefix) and traced by TraceOverflowed.
   void NoteOverflow(ObjectHeader* header);
@@ -251,6 +276,12 @@ class MarkSweepCollector : public Collector {
   std::array<size_t, kNumSizeClasses> allocating_page_;  // whose list alloc_ holds
   SideStack<ObjectHeader*> worklist_;
   size_t fragmented_bytes_ = 0;  // as of the last Sweep
+  // [incr.lazy] Unswept pages by size class, their number, where SweepStep looks
+  // next, and the pages swept after their cycle.
+  std::array<SideVector<size_t>, kNumSizeClasses> unswept_;
+  size_t unswept_count_ = 0;
+  int sweep_cursor_ = 0;
+  uint64_t pages_swept_lazily_ = 0;
 
   // [gen.sticky] Generations, when constructed with sticky marks.
   const bool sticky_;
