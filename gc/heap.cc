@@ -66,6 +66,10 @@ constexpr size_t kMaxStepWork = 128 << 10;
 constexpr size_t kMinMarkingWork = 256 << 10;
 // [incr.lazy] Bytes of pages a sweep step sweeps per byte allocated since the last.
 constexpr size_t kSweepRate = 8;
+// A sweep step's bytes of pages (or of memory to return to the OS) are clamped to
+// these: at least a mark-sweep page, and at most two, so that a step stays short.
+constexpr size_t kMinSweepWork = 256 << 10;
+constexpr size_t kMaxSweepWork = 512 << 10;
 // [stress.incr] The work of the step an incremental cycle takes at every allocation
 // under an allocation-driven stress mode.
 constexpr size_t kStressStepWork = 512;
@@ -206,7 +210,7 @@ void HeapImpl::UpdateTrigger() {
     trigger = std::min(trigger, next_step_at_);
   } else if (incremental_) {
     trigger = std::min(trigger, mark_start_at_);
-    if (collector_->sweep_pending()) trigger = std::min(trigger, next_step_at_);
+    if (AfterCycleWorkPending()) trigger = std::min(trigger, next_step_at_);
   }
   heap_.alloc_.trigger = stress_.collects() ? 0 : trigger;
 }
@@ -571,9 +575,17 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   input.collections = cycle.number;
   input.last_pause = cycle.phases.Total();
   size_t budget = options_.policy->NextBudget(input);
+  if (cycle.incremental) {
+    // [incr.lazy] Returning memory to the OS (a system call per page) waits for the
+    // sweep steps, which do it a few pages at a time.
+    release_keep_ = budget;
+    release_pending_ = true;
+  } else {
+    collector_->ReleaseMemory(budget);
+    release_pending_ = false;
+  }
   SetBudget(budget);
   external_trigger_ = external_bytes_ + options_.policy->ExternalBudget(input);
-  collector_->ReleaseMemory(budget);
 
   if (options_.verify_after_collection) {
     timer.Start(Phase::kVerify);
@@ -644,6 +656,7 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
   BeginCycle(reason, CollectionKind::kMajor, timer);
   cycle_.stats.incremental = true;
   cycle_.marking_began_at = heap_.alloc_.bytes_allocated;
+  release_pending_ = false;  // the memory this cycle does not need, it returns
   collector_->BeginIncrementalMarking();
   SetBarriersForMarking(true);
   marking_ = true;
@@ -671,11 +684,13 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
 void HeapImpl::IncrementalWork() {
   const uint64_t now = heap_.alloc_.bytes_allocated;
   if (!marking_) {
-    if (collector_->sweep_pending() && now >= next_step_at_) {
+    if (AfterCycleWorkPending() && now >= next_step_at_) {
       // [incr.lazy] A sweep step: pages of kSweepRate bytes per byte allocated since
-      // the last step, so that the sweep is done long before marking starts again.
+      // the last step, clamped, so that the sweep is done long before marking starts
+      // again.
       const uint64_t since = now - (next_step_at_ - kStepInterval);
-      LazySweepStep(static_cast<size_t>(since) * kSweepRate);
+      LazySweepStep(std::clamp<size_t>(static_cast<size_t>(since) * kSweepRate, kMinSweepWork,
+                                       kMaxSweepWork));
     }
     if (now >= mark_start_at_) {
       (void)StartIncremental(CollectionReason::kAllocationBudget);
@@ -764,27 +779,31 @@ void HeapImpl::FinalPause(bool overrun, bool pause_open) {
 
 bool HeapImpl::Step(absl::Duration budget) {
   GCLAB_CHECK(!in_collection_, "Heap::Step during a collection");
-  if (heap_.constructing_ != 0) return marking_ || collector_->sweep_pending();
+  if (heap_.constructing_ != 0) return marking_ || AfterCycleWorkPending();
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
   if (!marking_) {
     // [incr.lazy] Idle time sweeps what the last cycle left, a page at a time.
-    while (collector_->sweep_pending() && std::chrono::steady_clock::now() < deadline) {
+    while (AfterCycleWorkPending() && std::chrono::steady_clock::now() < deadline) {
       LazySweepStep(1);
     }
-    return collector_->sweep_pending();
+    return AfterCycleWorkPending();
   }
   // Steps of kMinStepWork bytes until the time is spent or the marking done; the
   // final pause may then go past the deadline.
   do {
     IncrementalStep(kMinStepWork, /*finish_when_done=*/true);
   } while (marking_ && std::chrono::steady_clock::now() < deadline);
-  return marking_ || collector_->sweep_pending();
+  return marking_ || AfterCycleWorkPending();
 }
 
 void HeapImpl::LazySweepStep(size_t budget) {
   in_collection_ = true;
   const auto start = std::chrono::steady_clock::now();
-  collector_->SweepStep(budget);
+  if (collector_->sweep_pending()) {
+    collector_->SweepStep(budget);
+  } else if (release_pending_) {
+    release_pending_ = !collector_->ReleaseMemoryStep(release_keep_, budget);
+  }
   EndSweepPause(start);
   in_collection_ = false;
   next_step_at_ = heap_.alloc_.bytes_allocated + kStepInterval;

@@ -143,6 +143,14 @@ class Collector : public WeakProcessor::Host {
   // it around an allocation to see whether the allocation swept.
   virtual uint64_t pages_swept_lazily() const { return 0; }
   virtual void ReleaseMemory(size_t keep_bytes) = 0;
+  // [incr.lazy] ReleaseMemory in steps after an incremental cycle: returns at most
+  // about `budget` bytes (at least one page's worth); true when nothing is left to
+  // return.
+  virtual bool ReleaseMemoryStep(size_t keep_bytes, size_t budget) {
+    (void)budget;
+    ReleaseMemory(keep_bytes);
+    return true;
+  }
 
   // True for a payload address of an allocated object (outside a cycle).
   virtual bool Contains(const void* payload) const = 0;

@@ -40,7 +40,7 @@ class HeapImpl {
   // The final pause now, if a cycle is in progress (Heap::FinishIncrementalCollection).
   void FinishIncremental() {
     if (marking_) FinalPause(/*overrun=*/false, /*pause_open=*/false);
-    while (collector_->sweep_pending()) LazySweepStep(SIZE_MAX);
+    while (AfterCycleWorkPending()) LazySweepStep(SIZE_MAX);
   }
   bool marking() const { return marking_; }
   // [incr.abandon] Drops a cycle in progress (the heap's destructor, FindRetainingPath).
@@ -150,8 +150,10 @@ class HeapImpl {
   // done. `pause_open`: a step's pause goes on into this one.
   void FinalPause(bool overrun, bool pause_open);
   void AbandonIncremental();
-  // [incr.lazy] Sweeps pages of about `budget` bytes left by the last cycle, as a pause.
+  // [incr.lazy] Sweeps pages of about `budget` bytes left by the last cycle, or once
+  // they are swept returns that much memory to the OS, as a pause.
   void LazySweepStep(size_t budget);
+  bool AfterCycleWorkPending() const { return collector_->sweep_pending() || release_pending_; }
   // Logs a sweep pause that began at `start` and counts it in the statistics.
   void EndSweepPause(std::chrono::steady_clock::time_point start);
   void SetBarriersForMarking(bool on);
@@ -194,6 +196,9 @@ class HeapImpl {
   double marking_rate_ = 1.0;  // [incr.pace] bytes to trace per byte allocated
   bool marking_done_ = false;  // a step found nothing left to trace
   size_t marking_debt_ = 0;    // bytes of tracing owed beyond the last step's cap
+  // [incr.lazy] Memory to return to the OS after an incremental cycle, keeping this.
+  bool release_pending_ = false;
+  size_t release_keep_ = 0;
   bool budget_extended_ = false;  // this cycle's budget was extended once
   uint64_t bytes_at_last_collection_ = 0;
   // The allocation budget ends here. The fast path's AllocationState::trigger is the

@@ -752,9 +752,10 @@ void MarkSweepCollector::FinishSweeping() {
   }
 }
 
-void MarkSweepCollector::ReleaseMemory(size_t keep_bytes) {
+bool MarkSweepCollector::ReleaseMemoryStep(size_t keep_bytes, size_t budget) {
   size_t keep_pages = keep_bytes / kPageSize;
   size_t kept = 0;
+  size_t released = 0;
   // The pool's most recently emptied pages are reused first; release the oldest.
   for (size_t i = empty_pages_.size(); i-- > 0;) {
     Page& page = pages_[empty_pages_[i]];
@@ -763,10 +764,13 @@ void MarkSweepCollector::ReleaseMemory(size_t keep_bytes) {
       ++kept;
       continue;
     }
+    if (released != 0 && released >= budget) return false;
     VirtualMemory::Decommit(PageStart(empty_pages_[i]), kPageSize);
     page.committed = false;
     --committed_pages_;
+    released += kPageSize;
   }
+  return true;
 }
 
 std::string MarkSweepCollector::DescribeAllocationFailure(size_t cell_size) const {

@@ -84,7 +84,8 @@ class MarkSweepCollector : public Collector {
   bool sweep_pending() const override { return unswept_count_ != 0; }
   void FinishSweeping() override;
   uint64_t pages_swept_lazily() const override { return pages_swept_lazily_; }
-  void ReleaseMemory(size_t keep_bytes) override;
+  void ReleaseMemory(size_t keep_bytes) override { (void)ReleaseMemoryStep(keep_bytes, SIZE_MAX); }
+  bool ReleaseMemoryStep(size_t keep_bytes, size_t budget) override;
   size_t fragmented_bytes() const override { return fragmented_bytes_; }
   std::string DescribeAllocationFailure(size_t cell_size) const override;
 
