@@ -2,9 +2,9 @@
 //
 // A heap created with HeapOptions::record_pauses logs every pause it makes: when it
 // began (on std::chrono::steady_clock), how long it lasted, and what it was
-// (`Heap::pauses()`). Each of today's collectors makes one pause per collection
-// (PauseKind::kAtomic); an incremental collector also logs the start of a cycle, its
-// marking steps, its final pause and its lazy sweeping apart.
+// (`Heap::pauses()`). A collection in one pause is one PauseKind::kAtomic; an
+// incremental collector (incremental-mark-sweep) logs the start of a cycle, its
+// marking steps, its final pause and its lazy sweeping apart (gc/DESIGN.md [incr]).
 //
 // The longest pause says how bad the worst moment was; minimum mutator utilization
 // (Cheng and Blelloch, PLDI 2001) says how often such moments come. For a window of w

@@ -26,14 +26,6 @@ using testing::Array;
 using testing::Counted;
 using testing::Node;
 
-std::vector<CollectorKind> GenerationalCollectors() {
-  std::vector<CollectorKind> kinds;
-  for (CollectorKind kind : AllCollectors()) {
-    if (GetCollectorInfo(kind).capabilities.generational) kinds.push_back(kind);
-  }
-  return kinds;
-}
-
 // An old object's weak reference to what may be a young one.
 class WeakHolder : public GarbageCollected<WeakHolder> {
  public:
@@ -397,7 +389,7 @@ TEST_P(GenerationalTest, TheNurseryGrowsWhileItSurvivesAndShrinksWhileItDies) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Generational, GenerationalTest,
-                         ::testing::ValuesIn(GenerationalCollectors()),
+                         ::testing::ValuesIn(testing::CollectorsWith(&CollectorCapabilities::generational)),
                          testing::CollectorParamName);
 
 class CollectionKindTest : public ::testing::TestWithParam<CollectorKind> {};

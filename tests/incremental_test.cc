@@ -17,14 +17,6 @@
 namespace gclab::testing {
 namespace {
 
-std::vector<CollectorKind> IncrementalCollectors() {
-  std::vector<CollectorKind> kinds;
-  for (CollectorKind kind : AllCollectors()) {
-    if (GetCollectorInfo(kind).capabilities.incremental) kinds.push_back(kind);
-  }
-  return kinds;
-}
-
 // A node that counts its destruction: a freed object is seen even where reading it
 // would not show it (its cell may be handed out again).
 class Tracked : public GarbageCollected<Tracked> {
@@ -456,7 +448,7 @@ TEST_P(IncrementalTest, AnOverrunGetsMoreRoomOrIsFinishedInTheFinalPause) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Incremental, IncrementalTest, ::testing::ValuesIn(IncrementalCollectors()),
+INSTANTIATE_TEST_SUITE_P(Incremental, IncrementalTest, ::testing::ValuesIn(CollectorsWith(&CollectorCapabilities::incremental)),
                          CollectorParamName);
 
 // A collector that cannot mark incrementally says so, and collects as before.

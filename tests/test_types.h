@@ -112,6 +112,16 @@ inline bool NextCollectionMoves(Heap& heap, const void* object) {
   return heap.capabilities().compacts || (heap.moves_objects() && heap.InYoungGeneration(object));
 }
 
+// The registered collectors that have a capability: a suite for one kind of collector
+// asks for it, never for a name. `has` is a member of CollectorCapabilities.
+inline std::vector<CollectorKind> CollectorsWith(bool CollectorCapabilities::*has) {
+  std::vector<CollectorKind> kinds;
+  for (CollectorKind kind : AllCollectors()) {
+    if (GetCollectorInfo(kind).capabilities.*has) kinds.push_back(kind);
+  }
+  return kinds;
+}
+
 inline std::string CollectorParamName(const ::testing::TestParamInfo<CollectorKind>& info) {
   std::string name(CollectorName(info.param));
   for (char& c : name) {
