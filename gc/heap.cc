@@ -462,17 +462,24 @@ void HeapImpl::BeginPause() {
 void HeapImpl::EndPause(PauseKind kind) {
   // The pause is what the phases gained in it: the log's durations add up to
   // total_pause, and an atomic cycle's one pause is its `pause`.
-  const absl::Duration pause = cycle_.stats.phases.Total() - phases_before_pause_;
-  CycleStatistics& cycle = cycle_.stats;
+  RecordPause(pause_start_, cycle_.stats.phases.Total() - phases_before_pause_, kind,
+              {&cycle_.stats});
+}
+
+void HeapImpl::RecordPause(std::chrono::steady_clock::time_point start, absl::Duration pause,
+                           PauseKind kind, std::initializer_list<CycleStatistics*> cycles) {
+  const CollectionKind collection = cycle_.stats.kind;
   if (options_.record_pauses &&
-      !TryPushBack(pauses_, Pause{pause_start_, pause, kind, cycle.kind})) {
+      !TryPushBack(pauses_, Pause{start, pause, kind, collection})) {
     ++stats_.pauses_not_recorded;
   }
-  cycle.pause += pause;
-  cycle.max_pause = std::max(cycle.max_pause, pause);
+  for (CycleStatistics* cycle : cycles) {
+    cycle->pause += pause;
+    cycle->max_pause = std::max(cycle->max_pause, pause);
+  }
   stats_.total_pause += pause;
   stats_.max_pause = std::max(stats_.max_pause, pause);
-  if (cycle.kind == CollectionKind::kMinor) {
+  if (collection == CollectionKind::kMinor) {
     stats_.max_minor_pause = std::max(stats_.max_minor_pause, pause);
   }
 }
@@ -783,9 +790,10 @@ bool HeapImpl::Step(absl::Duration budget) {
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(budget);
   if (!marking_) {
     // [incr.lazy] Idle time sweeps what the last cycle left, a page at a time.
-    while (AfterCycleWorkPending() && std::chrono::steady_clock::now() < deadline) {
+    if (!AfterCycleWorkPending()) return false;
+    do {
       LazySweepStep(1);
-    }
+    } while (AfterCycleWorkPending() && std::chrono::steady_clock::now() < deadline);
     return AfterCycleWorkPending();
   }
   // Steps of kMinStepWork bytes until the time is spent or the marking done; the
@@ -814,18 +822,10 @@ void HeapImpl::EndSweepPause(std::chrono::steady_clock::time_point start) {
   // A pause after its cycle ended: its time is the cycle's sweep time too, so that a
   // cycle's pause is still the sum of its phases.
   const absl::Duration pause = absl::FromChrono(std::chrono::steady_clock::now() - start);
-  if (options_.record_pauses &&
-      !TryPushBack(pauses_, Pause{start, pause, PauseKind::kSweep, CollectionKind::kMajor})) {
-    ++stats_.pauses_not_recorded;
-  }
-  for (CycleStatistics* cycle : {&cycle_.stats, &stats_.last_cycle}) {
-    cycle->phases[Phase::kSweep] += pause;
-    cycle->pause += pause;
-    cycle->max_pause = std::max(cycle->max_pause, pause);
-  }
+  cycle_.stats.phases[Phase::kSweep] += pause;
+  stats_.last_cycle.phases[Phase::kSweep] += pause;
   stats_.total_phases[Phase::kSweep] += pause;
-  stats_.total_pause += pause;
-  stats_.max_pause = std::max(stats_.max_pause, pause);
+  RecordPause(start, pause, PauseKind::kSweep, {&cycle_.stats, &stats_.last_cycle});
 }
 
 void HeapImpl::AbandonIncremental() {

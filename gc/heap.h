@@ -269,8 +269,9 @@ class Heap {
   absl::Status StartIncrementalCollection();
   // Marks for about `budget`, then, if the marking is done, runs the cycle's final
   // pause (which may take longer); between cycles, sweeps for about `budget` what the
-  // last cycle left unswept (gc/DESIGN.md [incr.lazy]). Does nothing inside a heap
-  // object's constructor. Returns whether incremental work is left: a cycle in
+  // last cycle left unswept (gc/DESIGN.md [incr.lazy]). Whatever the budget, it does
+  // one step if there is work: a zero budget marks 16 KiB or sweeps one page. Does
+  // nothing inside a heap object's constructor. Returns whether incremental work is left: a cycle in
   // progress, or pages to sweep.
   bool Step(absl::Duration budget);
   // The final pause now, if a cycle is in progress (the rest of the marking, weak

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -156,6 +157,10 @@ class HeapImpl {
   bool AfterCycleWorkPending() const { return collector_->sweep_pending() || release_pending_; }
   // Logs a sweep pause that began at `start` and counts it in the statistics.
   void EndSweepPause(std::chrono::steady_clock::time_point start);
+  // Logs a pause of the current cycle's kind and counts it in the heap's totals and in
+  // each of `cycles`.
+  void RecordPause(std::chrono::steady_clock::time_point start, absl::Duration pause,
+                   PauseKind kind, std::initializer_list<CycleStatistics*> cycles);
   void SetBarriersForMarking(bool on);
 
   Heap& heap_;
