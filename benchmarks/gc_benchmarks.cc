@@ -24,6 +24,10 @@
 //   BM_Quads/new-delete         10 (GCLAB_QUADS_DEPTH), then 10 rounds of 256 MiB
 //   BM_Quads/boehm              (GCLAB_QUADS_GARBAGE_MIB) of depth-3 garbage trees,
 //   BM_Quads/mimalloc           the live tree validated after each round.
+//   BM_MachineStalls            a control, no memory manager: fixed chunks of work for
+//                               10 s, timed one by one; the longest (max_stall_ms) and
+//                               how many took over 0.5 and 1 ms are the machine's own
+//                               stalls, the floor under every max_pause_ms
 //   BM_UsableHeap/<collector>/<turnovers>
 //                               how much of a 64 MiB heap limit is usable under
 //                               fragmentation: `turnovers` times, fill the heap with
@@ -58,9 +62,10 @@
 //   mmu_<N>ms      minimum mutator utilization of the program's run over windows of 1,
 //                  2, 5, 10 and 50 ms, from the heap's pause log (gclab only;
 //                  gc/mutator_utilization.h)
-//   pause_p50_ms, pause_p95_ms  the median and 95th percentile of every pause in the
-//                  log (gclab only): collections in one pause, and an incremental
-//                  cycle's start, steps, final pause and sweeps, each a pause
+//   pause_p50_ms, pause_p95_ms, pause_p99_ms, pause_p999_ms  the median and 95th,
+//                  99th and 99.9th percentiles of every pause in the log (gclab
+//                  only): collections in one pause, and an incremental cycle's
+//                  start, steps, final pause and sweeps, each a pause
 //   max_<kind>_ms  the longest pause of each kind that occurred: atomic, start, step,
 //                  final, sweep (PauseKind, gc/mutator_utilization.h)
 //   marking_overruns  incremental cycles whose marking the final pause had to finish
@@ -238,6 +243,8 @@ class Meter {
       std::sort(sorted.begin(), sorted.end());
       state.counters["pause_p50_ms"] = sorted[sorted.size() / 2];
       state.counters["pause_p95_ms"] = sorted[sorted.size() * 95 / 100];
+      state.counters["pause_p99_ms"] = sorted[sorted.size() * 99 / 100];
+      state.counters["pause_p999_ms"] = sorted[sorted.size() * 999 / 1000];
       constexpr std::array<const char*, 5> kKinds = {"atomic", "start", "step", "final", "sweep"};
       for (size_t k = 0; k < kKinds.size(); ++k) {
         if (kind_seen_[k]) state.counters[std::string("max_") + kKinds[k] + "_ms"] = kind_max_ms_[k];
@@ -1419,8 +1426,54 @@ void BM_UsableHeap(benchmark::State& state, CollectorKind kind) {
   state.counters["committed_mb"] = committed_mb;
 }
 
+// The machine's own stalls, the floor under every "longest pause" above: for
+// kStallSeconds the program does nothing but fixed chunks of work (2,048 random
+// read-modify-writes in a 64 MiB array, tens of microseconds), with no collector and
+// no allocation, and times each chunk. A chunk that takes a millisecond was stopped
+// by something outside the program (the hypervisor, the kernel, the other core's
+// work); a collector's pause in the same run can be that long for the same reason.
+constexpr double kStallSeconds = 10;
+
+void BM_MachineStalls(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<uint64_t> memory(size_t{8} << 20);  // 64 MiB, touched before timing
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = i;
+  const size_t mask = memory.size() - 1;
+  uint64_t x = 88172645463325252ULL;
+  std::vector<double> chunks_us;
+  chunks_us.reserve(1 << 20);
+  for (auto _ : state) {
+    chunks_us.clear();
+    const auto end = Clock::now() + std::chrono::duration<double>(kStallSeconds);
+    for (auto now = Clock::now(); now < end;) {
+      for (int i = 0; i < 2048; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64
+        memory[x & mask] += x;
+      }
+      const auto after = Clock::now();
+      chunks_us.push_back(std::chrono::duration<double, std::micro>(after - now).count());
+      now = after;
+    }
+  }
+  benchmark::DoNotOptimize(memory.data());
+  std::vector<double> sorted = chunks_us;
+  std::sort(sorted.begin(), sorted.end());
+  auto over = [&](double us) {
+    return static_cast<double>(sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), us));
+  };
+  state.counters["chunks"] = static_cast<double>(sorted.size());
+  state.counters["chunk_p50_us"] = sorted[sorted.size() / 2];
+  state.counters["max_stall_ms"] = sorted.back() / 1000;
+  state.counters["stalls_over_0.5ms"] = over(500);
+  state.counters["stalls_over_1ms"] = over(1000);
+  state.counters["seconds"] = kStallSeconds;
+}
+
 void RegisterBenchmarks(int binary_trees_depth) {
   // Baselines first in each family: the gclab runs report their ratios to them.
+  benchmark::RegisterBenchmark("BM_MachineStalls", BM_MachineStalls)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
   benchmark::RegisterBenchmark("BM_Alloc/bump-pointer", BM_AllocBumpPointer)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_Alloc/new-delete", BM_AllocNewDelete)

@@ -57,12 +57,12 @@ class HookMarkRecorder final : public Visitor {
 // at least kMinStepWork bytes, which is also the unit of Heap::Step. Marking starts
 // where, at that rate, the work expected (what the last cycle kept, and at least
 // kMinMarkingWork) would be done with half of it again to spare before the budget's end.
-constexpr double kMarkingRate = 4.0;
+constexpr double kMarkingRate = 16.0;
 constexpr uint64_t kStepInterval = 16 << 10;
 constexpr size_t kMinStepWork = 16 << 10;
 // A step traces at most kMaxStepWork bytes; what allocation owes beyond it (a large
 // object's worth) is paid by the steps that follow, one at each slow-path allocation.
-constexpr size_t kMaxStepWork = 128 << 10;
+constexpr size_t kMaxStepWork = 256 << 10;
 constexpr size_t kMinMarkingWork = 256 << 10;
 // [incr.lazy] Bytes of pages a sweep step sweeps per byte allocated since the last.
 constexpr size_t kSweepRate = 8;
@@ -274,7 +274,7 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
               "or a collection hook)");
   heap_.alloc_.FlushBump();
   if (stress_.collects()) StressAllocation(cell_size);
-  if (incremental_ && heap_.constructing_ == 0) IncrementalWork();
+  if (incremental_ && heap_.constructing_ == 0) IncrementalWork(cell_size);
   ObjectHeader* header = nullptr;
   if (cell_size <= UINT32_MAX) {
     // [incr.lazy] An allocation that sweeps pages on demand is a sweep pause.
@@ -688,7 +688,7 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
   return absl::OkStatus();
 }
 
-void HeapImpl::IncrementalWork() {
+void HeapImpl::IncrementalWork(size_t request) {
   const uint64_t now = heap_.alloc_.bytes_allocated;
   if (!marking_) {
     if (AfterCycleWorkPending() && now >= next_step_at_) {
@@ -699,7 +699,10 @@ void HeapImpl::IncrementalWork() {
       LazySweepStep(std::clamp<size_t>(static_cast<size_t>(since) * kSweepRate, kMinSweepWork,
                                        kMaxSweepWork));
     }
-    if (now >= mark_start_at_) {
+    // An allocation that would take the heap past the start of marking starts it
+    // first, even one that reaches past the budget's end: that cycle gets the
+    // extension below, not a collection in one pause.
+    if (now + request >= mark_start_at_) {
       (void)StartIncremental(CollectionReason::kAllocationBudget);
     } else {
       UpdateTrigger();  // allocation may have finished the sweep: the trigger moves on

@@ -142,8 +142,9 @@ class HeapImpl {
   // [incr.pace] The fast path's trigger: the budget's end, or before it the next
   // incremental event (the start of marking, the next step).
   void UpdateTrigger();
-  // From the allocation slow path: starts marking, or takes a step, when due.
-  void IncrementalWork();
+  // From the allocation slow path, for an allocation of `request` bytes: starts
+  // marking, or takes a step, when due.
+  void IncrementalWork(size_t request);
   // One step of `budget` bytes of tracing; with `finish_when_done`, the final pause
   // in the same pause if it finished the marking.
   void IncrementalStep(size_t budget, bool finish_when_done);
