@@ -35,7 +35,12 @@
 //       Whippet's does, that each live pair's key is the key the previous value led
 //       to. Timed: all of it, build and walks included, as Whippet times its thread
 //       (default trigger policy, so the build collects as the heap grows). N =
-//       2.8x10^6 (--whippet_length=N or GCLAB_WHIPPET_LENGTH).
+//       2.8x10^6 (--whippet_length=N or GCLAB_WHIPPET_LENGTH). On a collector that
+//       marks incrementally each of the two collections is a cycle of its own
+//       driven by Heap::Step in 1 ms slices, as a host's idle time drives one
+//       (CollectFully); final_pause_live_ms and final_pause_dead_ms are the two
+//       cycles' final pauses (on an atomic collector, the whole collection), and
+//       clear_weak_live_ms and clear_weak_dead_ms the ClearWeak phase in them.
 //   BM_WhippetEphemerons/shared_ptr, BM_WhippetEphemerons/boehm
 //       Baselines for the same chain. shared_ptr: a table of {weak_ptr<Key>,
 //       shared_ptr<Box>} whose keys' deleters queue their entries for removal (what
@@ -135,8 +140,9 @@ struct Config {
 absl::StatusOr<std::unique_ptr<Heap>> CreateHeap(
     CollectorKind kind, size_t limit,
     EphemeronAlgorithm algorithm = EphemeronAlgorithm::kIndexed,
-    std::shared_ptr<gclab::TriggerPolicy> policy = nullptr) {
+    std::shared_ptr<gclab::TriggerPolicy> policy = nullptr, bool record_pauses = false) {
   gclab::HeapOptions options;
+  options.record_pauses = record_pauses;
   options.collector = kind;
   options.collector_options = CollectorOptionsFromEnvironment(kind);
   options.heap_limit = limit;
@@ -346,8 +352,33 @@ WalkResult WalkWhippetChain(Link* link, Key* key) {
   return r;
 }
 
+// A full collection, as a host asks for one: in one pause, or on a collector that
+// marks incrementally, a cycle of its own driven by Heap::Step in 1 ms slices, as
+// idle time would drive it (a cycle the allocation budget started is stepped to its
+// end first, so that the new one starts after the caller's last change). Returns the cycle's
+// final pause (its only pause on an atomic collector), from the pause log.
+absl::Duration CollectFully(Heap& heap) {
+  if (!heap.capabilities().incremental) {
+    heap.CollectGarbage();
+    return heap.stats().last_cycle.pause;
+  }
+  while (heap.IncrementalCollectionInProgress()) heap.Step(absl::Milliseconds(1));
+  if (absl::Status s = heap.StartIncrementalCollection(); !s.ok()) {
+    std::fprintf(stderr, "StartIncrementalCollection: %s\n", std::string(s.message()).c_str());
+    std::abort();
+  }
+  while (heap.IncrementalCollectionInProgress()) heap.Step(absl::Milliseconds(1));
+  absl::Span<const gclab::Pause> pauses = heap.pauses();
+  for (size_t i = pauses.size(); i-- > 0;) {
+    if (pauses[i].kind == gclab::PauseKind::kFinal) return pauses[i].duration;
+  }
+  return absl::ZeroDuration();
+}
+
 void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n) {
-  auto heap_or = CreateHeap(kind, kBigHeapLimit);  // default trigger policy
+  // Default trigger policy; the pause log for the final pauses of incremental cycles.
+  auto heap_or = CreateHeap(kind, kBigHeapLimit, EphemeronAlgorithm::kIndexed, nullptr,
+                            /*record_pauses=*/true);
   if (!heap_or.ok()) {
     state.SkipWithError(std::string(heap_or.status().message()).c_str());
     return;
@@ -358,6 +389,7 @@ void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n
   Persistent<Key> head_key;
   Persistent<Link> head;
   double build_ms = 0, gc_live_ms = 0, gc_dead_ms = 0, walk_ms = 0;
+  absl::Duration final_live, final_dead;
   WalkResult built, live, dead;
   gclab::CycleStatistics live_cycle, dead_cycle;
   for (auto _ : state) {
@@ -390,7 +422,7 @@ void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n
     walk_ms = MsSince(t);
 
     t = Clock::now();
-    heap.CollectGarbage();
+    final_live = CollectFully(heap);
     gc_live_ms = MsSince(t);
     live_cycle = heap.stats().last_cycle;
 
@@ -400,7 +432,7 @@ void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n
 
     head_key.Reset();
     t = Clock::now();
-    heap.CollectGarbage();
+    final_dead = CollectFully(heap);
     gc_dead_ms = MsSince(t);
     dead_cycle = heap.stats().last_cycle;
 
@@ -435,6 +467,10 @@ void BM_WhippetEphemerons(benchmark::State& state, CollectorKind kind, int64_t n
   state.counters["pause_ms"] = ToMs(stats.total_pause);
   state.counters["max_pause_ms"] = ToMs(stats.max_pause);
   state.counters["ephemerons_resolved"] = static_cast<double>(live_cycle.ephemerons_resolved);
+  state.counters["final_pause_live_ms"] = ToMs(final_live);
+  state.counters["final_pause_dead_ms"] = ToMs(final_dead);
+  state.counters["clear_weak_live_ms"] = ToMs(live_cycle.phases[Phase::kClearWeak]);
+  state.counters["clear_weak_dead_ms"] = ToMs(dead_cycle.phases[Phase::kClearWeak]);
   state.counters["peak_rss_mb"] = peak_rss_mb;
   state.counters["rss_start_mb"] = rss_start_mb;
   state.counters["links_alive_after_drop"] = static_cast<double>(dead.length);

@@ -13,6 +13,8 @@ void WeakProcessor::Reset(bool moving) {
   weak_callbacks_.clear();
   pending_pool_.clear();
   pending_keys_.clear();
+  unresolved_keys_.clear();
+  stale_keys_ = 0;
   reached_keys_.clear();
   unresolved_.clear();
   weak_callbacks_lost_ = false;
@@ -68,7 +70,12 @@ void WeakProcessor::RecordEphemeron(void** key_slot, void** value_slot) {
     k = header->pending_key_index();
   } else {
     k = pending_keys_.size();
+    if (!unresolved_keys_.TryPushBack(static_cast<uint32_t>(k))) {
+      keep_both();
+      return;
+    }
     if (!pending_keys_.TryPushBack({header->word, kNoPending, key})) {
+      unresolved_keys_.pop_back();
       keep_both();
       return;
     }
@@ -82,32 +89,44 @@ void WeakProcessor::RecordEphemeron(void** key_slot, void** value_slot) {
   pending.head = index;
 }
 
+void WeakProcessor::ResolveKey(PendingKey& key) {
+  uint32_t index = key.head;
+  key.head = kNoPending;
+  while (index != kNoPending) {
+    const Pending p = pending_pool_[index];
+    ResolveEphemeron(p.e);
+    index = p.next;
+  }
+  ++stale_keys_;
+}
+
+void WeakProcessor::CompactUnresolvedKeys() {
+  size_t kept = 0;
+  for (size_t i = 0; i < unresolved_keys_.size(); ++i) {
+    const uint32_t k = unresolved_keys_[i];
+    if (pending_keys_[k].head != kNoPending) unresolved_keys_[kept++] = k;
+  }
+  while (unresolved_keys_.size() > kept) unresolved_keys_.pop_back();
+  stale_keys_ = 0;
+}
+
 void WeakProcessor::ResolveReachedKeys() {
   // Resolving marks values, which may reach more keys: a queue, never recursion.
-  auto resolve = [&](PendingKey& key) {
-    uint32_t index = key.head;
-    key.head = kNoPending;
-    while (index != kNoPending) {
-      const Pending p = pending_pool_[index];
-      ResolveEphemeron(p.e);
-      index = p.next;
-    }
-  };
   for (;;) {
     while (!reached_keys_.empty()) {
       PendingKey& key = pending_keys_[reached_keys_.back()];
       reached_keys_.pop_back();
-      resolve(key);
+      ResolveKey(key);
     }
+    if (2 * stale_keys_ > unresolved_keys_.size()) CompactUnresolvedKeys();
     if (!reached_keys_lost_) return;
     // [fault] A reached key found no room in the queue: every key still pending is
     // looked at, and those now alive are resolved (their header words are already
     // back). Linear in pending keys, and only after such a failure.
     reached_keys_lost_ = false;
-    for (size_t k = 0; k < pending_keys_.size(); ++k) {
-      PendingKey& key = pending_keys_[k];
-      if (key.head != kNoPending && host_.IsAlive(key.key)) resolve(key);
-    }
+    ForEachUnresolvedKey([&](PendingKey& key) {
+      if (host_.IsAlive(key.key)) ResolveKey(key);
+    });
   }
 }
 
@@ -129,8 +148,7 @@ bool WeakProcessor::ProcessNaive() {
 }
 
 void WeakProcessor::Abandon() {
-  pending_keys_.ForEach([&](PendingKey& key) {
-    if (key.head == kNoPending) return;
+  ForEachUnresolvedKey([&](PendingKey& key) {
     ObjectHeader::FromPayload(key.key)->word = key.word;
     key.head = kNoPending;
   });
@@ -145,8 +163,7 @@ void WeakProcessor::ClearWeakReferences(CycleContext& context) {
     *e.key_slot = nullptr;
     *e.value_slot = nullptr;
   };
-  pending_keys_.ForEach([&](PendingKey& key) {
-    if (key.head == kNoPending) return;  // reached
+  ForEachUnresolvedKey([&](PendingKey& key) {
     ObjectHeader::FromPayload(key.key)->word = key.word;
     for (uint32_t index = key.head; index != kNoPending; index = pending_pool_[index].next) {
       const Ephemeron& e = pending_pool_[index].e;

@@ -135,6 +135,18 @@ class WeakProcessor {
   };
   static constexpr uint32_t kNoPending = ~uint32_t{0};
   void ResolveEphemeron(const Ephemeron& e);
+  // Resolves every ephemeron of `key`, a reached pending key.
+  void ResolveKey(PendingKey& key);
+  // Drops the resolved keys from unresolved_keys_.
+  void CompactUnresolvedKeys();
+  // Calls f(PendingKey&) for each key still pending.
+  template <typename F>
+  void ForEachUnresolvedKey(F&& f) {
+    unresolved_keys_.ForEach([&](uint32_t k) {
+      PendingKey& key = pending_keys_[k];
+      if (key.head != kNoPending) f(key);
+    });
+  }
   void TraceWeakSlotStrongly(void** slot);
 
   EphemeronAlgorithm algorithm_ = EphemeronAlgorithm::kIndexed;
@@ -150,6 +162,14 @@ class WeakProcessor {
   // Indexed: unresolved ephemerons in one pool, chained per key, and their keys.
   ChunkedVector<Pending> pending_pool_;
   ChunkedVector<PendingKey> pending_keys_;
+  // The indices of the keys still pending, and of some resolved since the list was
+  // last compacted (stale_keys_ of them). What looks at every pending key (clearing
+  // in the final pause, dropping a cycle, the fallback below) walks this list, not
+  // pending_keys_: an incremental cycle resolves most of its keys during its steps,
+  // and the final pause must not pay for them ([incr.weak]). Compacted whenever
+  // stale entries are half of it, so it is never more than twice the keys pending.
+  ChunkedVector<uint32_t> unresolved_keys_;
+  size_t stale_keys_ = 0;
   SideStack<uint32_t> reached_keys_;  // indices in pending_keys_
   // Set when a reached key could not be queued in reached_keys_.
   bool reached_keys_lost_ = false;
