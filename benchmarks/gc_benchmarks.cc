@@ -25,7 +25,7 @@
 //   BM_Quads/boehm              (GCLAB_QUADS_GARBAGE_MIB) of depth-3 garbage trees,
 //   BM_Quads/mimalloc           the live tree validated after each round.
 //   BM_MachineStalls            a control, no memory manager: fixed chunks of work for
-//                               10 s, timed one by one; the longest (max_stall_ms) and
+//                               10 s (GCLAB_STALL_SECONDS), timed one by one; the longest (max_stall_ms) and
 //                               how many took over 0.5 and 1 ms are the machine's own
 //                               stalls, the floor under every max_pause_ms
 //   BM_UsableHeap/<collector>/<turnovers>
@@ -1427,14 +1427,27 @@ void BM_UsableHeap(benchmark::State& state, CollectorKind kind) {
 }
 
 // The machine's own stalls, the floor under every "longest pause" above: for
-// kStallSeconds the program does nothing but fixed chunks of work (2,048 random
+// 10 seconds the program does nothing but fixed chunks of work (2,048 random
 // read-modify-writes in a 64 MiB array, tens of microseconds), with no collector and
 // no allocation, and times each chunk. A chunk that takes a millisecond was stopped
 // by something outside the program (the hypervisor, the kernel, the other core's
 // work); a collector's pause in the same run can be that long for the same reason.
-constexpr double kStallSeconds = 10;
+// GCLAB_STALL_SECONDS=S runs it for S seconds instead (the smoke test's 0.2).
+double StallSeconds() {
+  const char* text = std::getenv("GCLAB_STALL_SECONDS");
+  if (text == nullptr || *text == '\0') return 10;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (*end != '\0' || !(seconds > 0 && seconds <= 3600)) {
+    std::fprintf(stderr, "gc_benchmarks: GCLAB_STALL_SECONDS must be a number of seconds in "
+                         "(0, 3600], got '%s'\n", text);
+    std::exit(2);
+  }
+  return seconds;
+}
 
 void BM_MachineStalls(benchmark::State& state) {
+  const double stall_seconds = StallSeconds();
   using Clock = std::chrono::steady_clock;
   std::vector<uint64_t> memory(size_t{8} << 20);  // 64 MiB, touched before timing
   for (size_t i = 0; i < memory.size(); ++i) memory[i] = i;
@@ -1444,7 +1457,7 @@ void BM_MachineStalls(benchmark::State& state) {
   chunks_us.reserve(1 << 20);
   for (auto _ : state) {
     chunks_us.clear();
-    const auto end = Clock::now() + std::chrono::duration<double>(kStallSeconds);
+    const auto end = Clock::now() + std::chrono::duration<double>(stall_seconds);
     for (auto now = Clock::now(); now < end;) {
       for (int i = 0; i < 2048; ++i) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64
@@ -1466,7 +1479,7 @@ void BM_MachineStalls(benchmark::State& state) {
   state.counters["max_stall_ms"] = sorted.back() / 1000;
   state.counters["stalls_over_0.5ms"] = over(500);
   state.counters["stalls_over_1ms"] = over(1000);
-  state.counters["seconds"] = kStallSeconds;
+  state.counters["seconds"] = stall_seconds;
 }
 
 void RegisterBenchmarks(int binary_trees_depth) {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes gclab's five papers (papers/*.md) and their plots (papers/figures/*.png)
+"""Writes gclab's six papers (papers/*.md) and their plots (papers/figures/*.png)
 from one results folder of Google Benchmark JSON (tools/bench.sh, GCLAB_RUNS=3).
 
 Usage: /usr/bin/python3 papers/make_papers.py results/<date>-<host>
@@ -679,6 +679,136 @@ def paper_generational(folder):
     return out
 
 
+# --------------------------------------------------------------------------------
+# Paper 6: pauses and mutator utilization.
+
+MMU_WINDOWS = (1, 2, 5, 10, 50)
+PERCENTILES = (("p50", "pause_p50_ms"), ("p95", "pause_p95_ms"), ("p99", "pause_p99_ms"),
+               ("p99.9", "pause_p999_ms"), ("max", "max_pause_ms"))
+PAUSE_KINDS = ("atomic", "start", "step", "final", "sweep")
+# Issue 15's targets for the incremental collector (benchmarks, never tests).
+INCREMENTAL_TARGETS = (("BM_GCBench", "GCBench"), ("BM_BinaryTrees", "binary-trees"))
+INCREMENTAL_MAX_PAUSE_MS = 1.0
+INCREMENTAL_P95_MS = 0.5
+INCREMENTAL_TIME_VS_MARK_SWEEP = 1.25
+
+
+def ratio_to(runs, name, other):
+    """name's time over other's, per run (both measured in that run), as a list."""
+    out = []
+    for run in runs:
+        a, b = run.get(name), run.get(other)
+        if a and b and not a.get("error_occurred") and not b.get("error_occurred"):
+            out.append(ms(a) / ms(b))
+    return out
+
+
+def paper_pauses(folder):
+    runs, context = load_suite(folder, "gc")
+    if not runs or not any("mmu_10ms" in e for run in runs for e in run.values()):
+        return None
+    families = (("BM_GCBench", "GCBench"),
+                ("BM_BinaryTrees", f"binary-trees, depth {context.get('binary_trees_depth', '?')}"),
+                ("BM_Quads", "quads"))
+    out = header("Pauses and mutator utilization of every collector", folder, runs)
+    out += ("## Question\n\nHow long does each of gclab's collectors stop the program, how "
+            "often, and how much of the processor does the program keep over a window of a "
+            "few milliseconds? An engine that draws a frame every 16 ms, or answers a "
+            "request in 10, asks this before it asks about throughput.\n\n")
+    out += ("## Method\n\nThe gc suite's programs (GCBench, binary-trees, quads) on every "
+            "registered collector with its defaults and the default growth-factor policy. "
+            "Every heap keeps its pause log (`HeapOptions::record_pauses`): each collection "
+            "in one pause, and each start, step, final and sweep pause of an incremental "
+            "cycle, is one pause. The percentiles are over every pause of a run; the minimum "
+            "mutator utilization (MMU) over a window of w ms is the smallest fraction of any "
+            "w ms of the program's run left to the program (gc/mutator_utilization.h). "
+            "`BM_MachineStalls` is a control with no memory manager: 10 s of fixed chunks of "
+            "work of about 19 us, each timed; its longest chunk is a stall of the machine's "
+            "own, which a collector's pause in the same run can also suffer. Figures are "
+            "medians over the runs with ranges; time ratios are taken within each run.\n\n")
+    out += method_block(folder, " gc")
+    stalls = values(runs, "BM_MachineStalls", "max_stall_ms")
+    over_1ms = values(runs, "BM_MachineStalls", "stalls_over_1ms")
+    out += "## Results\n\n"
+    if stalls:
+        out += (f"The machine's own longest stall in these runs: {with_range(stalls, 2)} ms; "
+                f"chunks over 1 ms per 10 s: {with_range(over_1ms)}.\n\n")
+    for family, title in families:
+        collectors = [n for n in names(runs, family + "/")
+                      if n.split("/")[1] not in BASELINES and values(runs, n, "mmu_10ms")]
+        if not collectors:
+            continue
+        reference = f"{family}/mark-sweep"
+        rows, kinds_rows = [], []
+        for name in collectors:
+            c = name.split("/")[1]
+            rows.append([c, with_range(values(runs, name, "ms")),
+                         fmt(med(ratio_to(runs, name, reference)), 2),
+                         fmt(med(values(runs, name, "collections")))]
+                        + [fmt(med(values(runs, name, key)), 3) for _, key in PERCENTILES]
+                        + [fmt(med(values(runs, name, f"mmu_{w}ms")), 2) for w in MMU_WINDOWS])
+            kinds_rows.append([c] + [fmt(med(values(runs, name, f"max_{k}_ms")), 3)
+                                     for k in PAUSE_KINDS])
+        out += f"### {title}\n\n"
+        out += table(["collector", "time ms", "x mark-sweep", "collections"]
+                     + [f"{p} pause ms" for p, _ in PERCENTILES]
+                     + [f"MMU {w} ms" for w in MMU_WINDOWS], rows) + "\n\n"
+        out += "Longest pause of each kind, ms (- where the collector made none):\n\n"
+        out += table(["collector"] + list(PAUSE_KINDS), kinds_rows) + "\n\n"
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+        for name in collectors:
+            c = name.split("/")[1]
+            mmu = [med(values(runs, name, f"mmu_{w}ms")) or 0 for w in MMU_WINDOWS]
+            a.plot(MMU_WINDOWS, mmu, marker="o", label=c)
+            pct = [med(values(runs, name, key)) for _, key in PERCENTILES]
+            b.plot([p for p, _ in PERCENTILES], [v if v else float("nan") for v in pct],
+                   marker="o", label=c)
+        a.set_xscale("log")
+        a.set_xticks(MMU_WINDOWS)
+        a.set_xticklabels([str(w) for w in MMU_WINDOWS])
+        a.set_xlabel("window, ms")
+        a.set_ylabel("minimum mutator utilization")
+        a.set_ylim(0, 1)
+        a.legend(fontsize=7)
+        b.set_yscale("log")
+        b.set_xlabel("percentile of the run's pauses")
+        b.set_ylabel("pause, ms")
+        if stalls:
+            b.axhline(med(stalls), color="gray", linestyle="--", linewidth=1)
+            b.annotate("machine's longest stall", (0, med(stalls)), fontsize=7, color="gray",
+                       xytext=(0, 3), textcoords="offset points")
+        fig.suptitle(title)
+        slug = family.lower().replace("bm_", "")
+        out += f"![{title}: MMU and pauses]({save(fig, 'pauses-' + slug + '.png')})\n\n"
+
+    summary = []
+    for family, title in INCREMENTAL_TARGETS:
+        name = f"{family}/incremental-mark-sweep"
+        if not values(runs, name, "ms"):
+            continue
+        measured = (("longest pause, ms", med(values(runs, name, "max_pause_ms")),
+                     INCREMENTAL_MAX_PAUSE_MS),
+                    ("95th percentile pause, ms", med(values(runs, name, "pause_p95_ms")),
+                     INCREMENTAL_P95_MS),
+                    ("time x mark-sweep", med(ratio_to(runs, name, f"{family}/mark-sweep")),
+                     INCREMENTAL_TIME_VS_MARK_SWEEP))
+        for label, value, limit in measured:
+            verdict = "-" if value is None else ("met" if value <= limit else "not met")
+            summary.append([title, label, f"at most {limit:g}",
+                            fmt(value, 3 if "pause" in label else 2), verdict])
+    if summary:
+        out += ("### Targets\n\nThe incremental collector's targets (issue 15), medians "
+                "of the runs above:\n\n")
+        out += table(["program", "measure", "target", "measured", ""], summary) + "\n\n"
+    out += ("A collector that stops the program once per collection has an MMU of 0 over "
+            "any window shorter than its pauses; an incremental collector's steps leave the "
+            "program most of each window, and what it gives up is spread over the run "
+            "(more total pause, a higher time). A longest pause near the machine's own "
+            "longest stall says little about the collector: such a stall can land inside "
+            "any pause. The 99.9th percentile shows the tail without those rare stalls.\n")
+    return out
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -690,6 +820,7 @@ def main():
         ("3-linear-memory-reclamation.md", paper_reclamation),
         ("4-collectors-vs-baselines.md", paper_collectors),
         ("5-generational-collectors.md", paper_generational),
+        ("6-pauses-and-mmu.md", paper_pauses),
     ]
     missing = []
     for filename, make in papers:
