@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -92,6 +93,32 @@ absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
         collector, name, it->second));
   }
   return value * scale;
+}
+
+std::string_view KeepOptionLine(std::string line) {
+  // Never freed: registrations, and the views into these lines, last as long as the
+  // program. Reachable from this static, so leak checkers do not count them.
+  static auto* lines = new std::deque<std::string>();
+  lines->push_back(std::move(line));
+  return lines->back();
+}
+
+absl::StatusOr<uint64_t> IntegerOption(std::string_view collector, const CollectorOptions& options,
+                                       std::string_view name, uint64_t fallback, uint64_t min,
+                                       uint64_t max) {
+  auto it = options.find(std::string(name));
+  if (it == options.end()) return fallback;
+  const std::string& text = it->second;
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+  uint64_t value = 0;
+  if (!digits || !absl::SimpleAtoi(text, &value) || value < min || value > max) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gclab: the %s collector's option %s=\"%s\" must be a whole number from %d to %d",
+        collector, name, text, min, max));
+  }
+  return value;
 }
 
 }  // namespace internal

@@ -52,12 +52,12 @@ class HookMarkRecorder final : public Visitor {
   std::vector<void*> marked_;
 };
 
-// [incr.pace] Incremental marking traces kMarkingRate bytes per byte allocated (more if
-// it started late), in a step every kStepInterval bytes of allocation; a step traces
-// at least kMinStepWork bytes, which is also the unit of Heap::Step. Marking starts
-// where, at that rate, the work expected (what the last cycle kept, and at least
-// kMinMarkingWork) would be done with half of it again to spare before the budget's end.
-constexpr double kMarkingRate = 16.0;
+// [incr.pace] Incremental marking traces the collector's marking_rate() bytes per byte
+// allocated (more if it started late; the option marking-rate, 16 by default), in a
+// step every kStepInterval bytes of allocation; a step traces at least kMinStepWork
+// bytes, which is also the unit of Heap::Step. Marking starts where, at that rate, the
+// work expected (what the last cycle kept, and at least kMinMarkingWork) would be done
+// with half of it again to spare before the budget's end.
 constexpr uint64_t kStepInterval = 16 << 10;
 constexpr size_t kMinStepWork = 16 << 10;
 // A step traces at most kMaxStepWork bytes; what allocation owes beyond it (a large
@@ -197,7 +197,7 @@ void HeapImpl::SetBudget(size_t budget) {
   // room for the marking at its rate and half again.
   if (incremental_) {
     const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
-    const auto room = static_cast<uint64_t>(1.5 * work / kMarkingRate);
+    const auto room = static_cast<uint64_t>(1.5 * work / collector_->marking_rate());
     mark_start_at_ = budget_end_ - std::min(room, budget_end_ - bytes_at_last_collection_);
     next_step_at_ = bytes_at_last_collection_ + kStepInterval;  // [incr.lazy] sweep steps
   }
@@ -674,11 +674,11 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
 
   // [incr.pace] The marking's expected work (what the last cycle kept) must be done
   // before the budget's end, with half again to spare: each allocated byte pays for
-  // its share of it, and at least kMarkingRate bytes.
+  // its share of it, and at least the collector's marking_rate() bytes.
   const uint64_t now = heap_.alloc_.bytes_allocated;
   const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
   const double room = budget_end_ > now ? static_cast<double>(budget_end_ - now) : 1.0;
-  marking_rate_ = std::max(kMarkingRate, 1.5 * work / room);
+  marking_rate_ = std::max(collector_->marking_rate(), 1.5 * work / room);
   marking_done_ = false;
   marking_debt_ = 0;
   budget_extended_ = false;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "finalization/finalization.h"
@@ -415,6 +416,46 @@ TEST_P(IncrementalTest, AllocationStartsAndPacesCycles) {
   EXPECT_EQ(stats.last_cycle.reason, CollectionReason::kAllocationBudget);
   EXPECT_TRUE(stats.last_cycle.incremental);
   for (size_t i = 0; i < live->slots.size(); ++i) ASSERT_EQ(live->slots[i]->value, 1);
+}
+
+// [incr.pace] The option marking-rate sets how much the marking traces per byte the
+// program allocates: at a higher rate a cycle starts later and overlaps less of the
+// program's allocation. Malformed or out-of-range rates are refused.
+TEST_P(IncrementalTest, TheMarkingRateSetsHowLongMarkingOverlapsTheProgram) {
+  auto allocated_while_marking = [&](const char* rate) {
+    HeapOptions options;
+    options.collector = GetParam();
+    options.collector_options = {{"marking-rate", rate}};
+    options.policy = FixedBudgetPolicy::Create(size_t{4} << 20).value();
+    auto heap = Heap::Create(WithoutStress(options)).value();
+    HandleScope scope(*heap);
+    // 2 MiB live, then garbage until a few cycles have ended.
+    Local<Array> live = heap->New<Array>(65536);
+    for (size_t i = 0; i < live->slots.size(); ++i) live->slots[i] = heap->NewRaw<Node>(5);
+    while (heap->stats().incremental_cycles < 4 || heap->IncrementalCollectionInProgress()) {
+      heap->NewRaw<Node>(6);
+    }
+    for (size_t i = 0; i < live->slots.size(); ++i) EXPECT_EQ(live->slots[i]->value, 5);
+    EXPECT_EQ(heap->stats().marking_overruns, 0u) << rate;
+    return heap->stats().last_cycle.allocated_while_marking;
+  };
+  const size_t slow = allocated_while_marking("2");
+  const size_t fast = allocated_while_marking("32");
+  // The marking's room is 1.5 x live / rate: 16 times smaller at 32 than at 2.
+  EXPECT_GT(fast, 0u);
+  EXPECT_LT(fast * 4, slow) << "rate 2: " << slow << " bytes, rate 32: " << fast;
+
+  HeapOptions options;
+  options.collector = GetParam();
+  for (const char* bad : {"0", "257", "x", "4K", "-1", ""}) {
+    options.collector_options = {{"marking-rate", bad}};
+    absl::StatusOr<std::unique_ptr<Heap>> heap = Heap::Create(options);
+    EXPECT_EQ(heap.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    if (!heap.ok()) {
+      EXPECT_NE(heap.status().message().find("marking-rate"), std::string::npos)
+          << heap.status();
+    }
+  }
 }
 
 // A cycle whose marking is not done when the budget runs out gets half a budget more,

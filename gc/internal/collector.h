@@ -229,6 +229,10 @@ class Collector : public WeakProcessor::Host {
   // Between BeginIncrementalMarking and its end: the barriers are on, and allocation
   // is black.
   bool incremental_marking() const { return incremental_marking_; }
+  // [incr.pace] Bytes the heap's pacing traces per byte allocated while marking (the
+  // option marking-rate, IncrementalRegistration).
+  double marking_rate() const { return marking_rate_; }
+  void set_marking_rate(double rate) { marking_rate_ = rate; }
 
   // What the last marking found: bytes and objects reached, large ones included.
   size_t marked_bytes() const { return marked_bytes_; }
@@ -277,6 +281,7 @@ class Collector : public WeakProcessor::Host {
   bool zap_freed_ = false;
   bool huge_pages_ = false;
   bool incremental_marking_ = false;
+  double marking_rate_ = 16;
   size_t side_table_fallbacks_ = 0;
   size_t marked_bytes_ = 0;
   size_t marked_objects_ = 0;

@@ -26,7 +26,9 @@
 //   }());
 //
 // A collector that reads no options registers with OptionlessRegistration<C>(info);
-// a generational one whose only option is its nursery, with NurseryRegistration<C>.
+// a generational one whose only option is its nursery, with NurseryRegistration<C>;
+// an incremental one whose only option is its marking rate, with
+// IncrementalRegistration<C>.
 //
 // gc/BUILD compiles every gc/collectors/*/*.cc into the heap library, kept whole
 // (alwayslink) so that the registrations run: adding a folder edits no other file.
@@ -37,6 +39,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -77,6 +80,16 @@ absl::Status RejectUnknownOptions(std::string_view collector, const CollectorOpt
 absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
                                         const CollectorOptions& options,
                                         std::string_view name, uint64_t fallback);
+
+// An option line made at registration (CollectorInfo::options holds views): kept for
+// the life of the program.
+std::string_view KeepOptionLine(std::string line);
+
+// For factories: the option `name` as a whole number from `min` to `max`, or
+// `fallback` when it is not given; InvalidArgument otherwise.
+absl::StatusOr<uint64_t> IntegerOption(std::string_view collector, const CollectorOptions& options,
+                                       std::string_view name, uint64_t fallback, uint64_t min,
+                                       uint64_t max);
 
 // The registration of a collector `C` built from the allocation state alone, that
 // reads no options.
@@ -136,6 +149,31 @@ CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_n
     }
     return std::unique_ptr<Collector>(std::make_unique<C>(
         alloc, NurserySizing(static_cast<size_t>(*nursery), static_cast<size_t>(*max))));
+  };
+  return r;
+}
+
+// The registration of an incremental collector `C` (capabilities.incremental), built
+// from the allocation state, that reads one option: "marking-rate", the bytes its
+// marking traces per byte the program allocates (gc/DESIGN.md [incr.pace]), a whole
+// number from 1 to 256, `default_rate` when not given. Adds its line to info.options.
+template <typename C>
+CollectorRegistration IncrementalRegistration(CollectorInfo info, uint64_t default_rate) {
+  CollectorRegistration r;
+  r.info = std::move(info);
+  r.info.options.push_back(KeepOptionLine(absl::StrFormat(
+      "marking-rate: bytes traced per byte allocated while marking, 1 to 256 (default %d); "
+      "higher ends marking sooner, lower leaves the program more of each millisecond",
+      default_rate)));
+  const std::string_view name = r.info.name;
+  r.factory = [name, default_rate](AllocationState& alloc, const CollectorOptions& options)
+      -> absl::StatusOr<std::unique_ptr<Collector>> {
+    if (absl::Status s = RejectUnknownOptions(name, options, {"marking-rate"}); !s.ok()) return s;
+    absl::StatusOr<uint64_t> rate = IntegerOption(name, options, "marking-rate", default_rate, 1, 256);
+    if (!rate.ok()) return rate.status();
+    auto collector = std::make_unique<C>(alloc);
+    collector->set_marking_rate(static_cast<double>(*rate));
+    return std::unique_ptr<Collector>(std::move(collector));
   };
   return r;
 }
