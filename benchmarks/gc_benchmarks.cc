@@ -70,7 +70,8 @@
 //                  final, sweep (PauseKind, gc/mutator_utilization.h)
 //   marking_overruns  incremental cycles whose marking the final pause had to finish
 //                  (incremental collectors only)
-//   minor_collections, minor_pause_p50_ms, minor_pause_max_ms  (generational only)
+//   minor_collections, minor_pause_p50_ms, minor_pause_max_ms, major_pause_max_ms
+//                  (generational only; the last, the longest pause of a major collection)
 //   peak_rss_mb    the process's peak resident set during the run (rss.h)
 //   rss_start_mb   the resident set when the run started: what earlier benchmarks left
 // BM_UsableHeap's counters: usable_pct, the 2 KiB objects' bytes over the room the
@@ -208,8 +209,12 @@ class Meter {
     if (generational) {
       has_minor_ = true;
       for (const gclab::Pause& p : pauses) {
+        const double ms = absl::ToDoubleMilliseconds(p.duration);
         if (p.collection == gclab::CollectionKind::kMinor) {
-          minor_pauses_ms_.push_back(absl::ToDoubleMilliseconds(p.duration));
+          minor_pauses_ms_.push_back(ms);
+        } else {
+          major_pause_max_ms_ = std::max(major_pause_max_ms_, ms);
+          has_major_ = true;
         }
       }
     }
@@ -262,6 +267,7 @@ class Meter {
       state.counters["minor_pause_p50_ms"] = sorted[sorted.size() / 2];
       state.counters["minor_pause_max_ms"] = sorted.back();
     }
+    if (has_minor_ && has_major_) state.counters["major_pause_max_ms"] = major_pause_max_ms_;
     if (has_mmu_) {
       for (size_t i = 0; i < kMmuWindowsMs.size(); ++i) {
         state.counters["mmu_" + std::to_string(kMmuWindowsMs[i]) + "ms"] = mmu_[i];
@@ -276,6 +282,8 @@ class Meter {
   bool has_max_pause_ = false;
   bool has_minor_ = false;
   std::vector<double> minor_pauses_ms_;
+  bool has_major_ = false;
+  double major_pause_max_ms_ = 0;
   std::vector<double> pauses_ms_;                 // every logged pause
   std::array<double, 5> kind_max_ms_{};           // by PauseKind
   std::array<bool, 5> kind_seen_{};

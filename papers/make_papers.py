@@ -748,13 +748,18 @@ def paper_pauses(folder):
                         + [fmt(med(values(runs, name, key)), 3) for _, key in PERCENTILES]
                         + [fmt(med(values(runs, name, f"mmu_{w}ms")), 2) for w in MMU_WINDOWS])
             kinds_rows.append([c] + [fmt(med(values(runs, name, f"max_{k}_ms")), 3)
-                                     for k in PAUSE_KINDS])
+                                     for k in PAUSE_KINDS]
+                              + [fmt(med(values(runs, name, "minor_pause_max_ms")), 3),
+                                 fmt(med(values(runs, name, "major_pause_max_ms")), 3)])
         out += f"### {title}\n\n"
         out += table(["collector", "time ms", "x mark-sweep", "collections"]
                      + [f"{p} pause ms" for p, _ in PERCENTILES]
                      + [f"MMU {w} ms" for w in MMU_WINDOWS], rows) + "\n\n"
-        out += "Longest pause of each kind, ms (- where the collector made none):\n\n"
-        out += table(["collector"] + list(PAUSE_KINDS), kinds_rows) + "\n\n"
+        out += ("Longest pause of each kind, ms (- where the collector made none); a "
+                "generational collector's atomic pauses split into minor and major "
+                "collections:\n\n")
+        out += table(["collector"] + list(PAUSE_KINDS) + ["of which minor", "of which major"],
+                     kinds_rows) + "\n\n"
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
         for name in collectors:
             c = name.split("/")[1]
