@@ -199,23 +199,19 @@ class Meter {
   // pauses, for their distribution, and the minimum mutator utilization of the
   // program's run (the least over iterations).
   void AddPauses(absl::Span<const gclab::Pause> pauses, bool generational) {
+    has_minor_ = has_minor_ || generational;
     for (const gclab::Pause& p : pauses) {
       const double ms = absl::ToDoubleMilliseconds(p.duration);
       pauses_ms_.push_back(ms);
       const auto kind = static_cast<size_t>(p.kind);
       kind_seen_[kind] = true;
       kind_max_ms_[kind] = std::max(kind_max_ms_[kind], ms);
-    }
-    if (generational) {
-      has_minor_ = true;
-      for (const gclab::Pause& p : pauses) {
-        const double ms = absl::ToDoubleMilliseconds(p.duration);
-        if (p.collection == gclab::CollectionKind::kMinor) {
-          minor_pauses_ms_.push_back(ms);
-        } else {
-          major_pause_max_ms_ = std::max(major_pause_max_ms_, ms);
-          has_major_ = true;
-        }
+      if (!generational) continue;
+      if (p.collection == gclab::CollectionKind::kMinor) {
+        minor_pauses_ms_.push_back(ms);
+      } else {
+        major_pause_max_ms_ = std::max(major_pause_max_ms_, ms);
+        has_major_ = true;
       }
     }
     for (size_t i = 0; i < kMmuWindowsMs.size(); ++i) {
@@ -1477,7 +1473,7 @@ void BM_MachineStalls(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(memory.data());
-  std::vector<double> sorted = chunks_us;
+  std::vector<double>& sorted = chunks_us;
   std::sort(sorted.begin(), sorted.end());
   auto over = [&](double us) {
     return static_cast<double>(sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), us));

@@ -32,6 +32,13 @@ std::string KnownNames() {
   return absl::StrJoin(names, ", ");
 }
 
+// Digits only: absl::SimpleAtoi alone would take " 4" and "+4".
+bool AllDigits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
 }  // namespace
 
 CollectorRegistrar::CollectorRegistrar(CollectorRegistration registration) {
@@ -80,12 +87,8 @@ absl::StatusOr<uint64_t> ByteSizeOption(std::string_view collector,
     }
     if (scale != 1) text.remove_suffix(1);
   }
-  // Digits only: SimpleAtoi alone would take " 4" and "+4".
-  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) != 0;
-  });
   uint64_t value = 0;
-  if (!digits || !absl::SimpleAtoi(std::string(text), &value) ||
+  if (!AllDigits(text) || !absl::SimpleAtoi(std::string(text), &value) ||
       value > (~uint64_t{0}) / scale) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "gclab: the %s collector's option %s=\"%s\" is not a byte count (such as 4194304, "
@@ -109,11 +112,8 @@ absl::StatusOr<uint64_t> IntegerOption(std::string_view collector, const Collect
   auto it = options.find(std::string(name));
   if (it == options.end()) return fallback;
   const std::string& text = it->second;
-  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) != 0;
-  });
   uint64_t value = 0;
-  if (!digits || !absl::SimpleAtoi(text, &value) || value < min || value > max) {
+  if (!AllDigits(text) || !absl::SimpleAtoi(text, &value) || value < min || value > max) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "gclab: the %s collector's option %s=\"%s\" must be a whole number from %d to %d",
         collector, name, text, min, max));
