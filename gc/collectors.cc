@@ -121,6 +121,20 @@ absl::StatusOr<uint64_t> IntegerOption(std::string_view collector, const Collect
   return value;
 }
 
+absl::StatusOr<double> MarkingRateOption(std::string_view collector,
+                                         const CollectorOptions& options, uint64_t fallback) {
+  absl::StatusOr<uint64_t> rate = IntegerOption(collector, options, "marking-rate", fallback, 1, 256);
+  if (!rate.ok()) return rate.status();
+  return static_cast<double>(*rate);
+}
+
+std::string_view MarkingRateOptionLine(uint64_t default_rate) {
+  return KeepOptionLine(absl::StrFormat(
+      "marking-rate: bytes traced per byte allocated while marking, 1 to 256 (default %d); "
+      "higher ends marking sooner, lower leaves the program more of each millisecond",
+      default_rate));
+}
+
 }  // namespace internal
 
 const std::vector<CollectorKind>& AllCollectors() {

@@ -70,6 +70,9 @@ constexpr size_t kSweepRate = 8;
 // these: at least a mark-sweep page, and at most two, so that a step stays short.
 constexpr size_t kMinSweepWork = 256 << 10;
 constexpr size_t kMaxSweepWork = 512 << 10;
+// [incr.gen] Bytes of pages whose marks a clearing step clears (a bitmap is 1/64 of its
+// page: half a MiB of memset), and the steps it starts before marking does.
+constexpr size_t kClearWork = 32 << 20;
 // [stress.incr] The work of the step an incremental cycle takes at every allocation
 // under an allocation-driven stress mode.
 constexpr size_t kStressStepWork = 512;
@@ -197,8 +200,39 @@ void HeapImpl::SetBudget(size_t budget) {
   // room for the marking at its rate and half again.
   if (incremental_) {
     const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
-    const auto room = static_cast<uint64_t>(1.5 * work / collector_->marking_rate());
-    mark_start_at_ = budget_end_ - std::min(room, budget_end_ - bytes_at_last_collection_);
+    const auto marking_room = static_cast<uint64_t>(1.5 * work / collector_->marking_rate());
+    if (nursery != 0) {
+      // [incr.gen] Minor collections while, after the next one (which is predicted to
+      // promote what the last one did), the old generation would still have room under
+      // its limit for the marking, and for the steps before it that clear the marks
+      // the sweeps left (they say "old": twice as much allocation as those steps
+      // need); then, instead of that minor collection, a major one marked in steps.
+      // No minor collection runs while it marks, so what the program allocates
+      // meanwhile is old at once: its room, past the nursery's end if need be, is
+      // within the policy's budget; except after a minor collection that promoted
+      // more than the prediction left room for, when the cycle gets its room past the
+      // limit, up to what that collection promoted (an atomic major collection would
+      // have come after it too), rather than run in one pause.
+      const uint64_t clearing = 2 * kStepInterval * (collector_->committed_bytes() / kClearWork + 1);
+      const uint64_t needed = marking_room + clearing;
+      if (collector_->NeedsMajorCollection() || budget <= needed + last_promotion_) {
+        uint64_t room = std::min<uint64_t>(budget, std::max<uint64_t>(nursery, needed));
+        if (room < needed) {
+          room = std::max<uint64_t>(room, std::min<uint64_t>({needed, last_promotion_, HardRemaining()}));
+        }
+        // A room short of both keeps a quarter of it for the clearing.
+        const uint64_t clear_room = std::min<uint64_t>(clearing, room / 4);
+        budget_end_ = bytes_at_last_collection_ + room;
+        mark_start_at_ = budget_end_ - std::min<uint64_t>(marking_room, room - clear_room);
+        clear_start_at_ = mark_start_at_ - std::min(clearing, mark_start_at_ - bytes_at_last_collection_);
+      } else {
+        mark_start_at_ = UINT64_MAX;
+        clear_start_at_ = UINT64_MAX;
+      }
+      marks_cleared_ = false;
+    } else {
+      mark_start_at_ = budget_end_ - std::min(marking_room, budget_end_ - bytes_at_last_collection_);
+    }
     next_step_at_ = bytes_at_last_collection_ + kStepInterval;  // [incr.lazy] sweep steps
   }
   UpdateTrigger();
@@ -211,6 +245,7 @@ void HeapImpl::UpdateTrigger() {
   } else if (incremental_) {
     trigger = std::min(trigger, mark_start_at_);
     if (AfterCycleWorkPending()) trigger = std::min(trigger, next_step_at_);
+    if (!marks_cleared_) trigger = std::min(trigger, std::max(clear_start_at_, next_step_at_));
   }
   heap_.alloc_.trigger = stress_.collects() ? 0 : trigger;
 }
@@ -370,6 +405,10 @@ void HeapImpl::StressAllocation(size_t cell_size) {
   // every allocation (IncrementalWork), with the program's work between them.
   if (marking_) {
     FinalPause(/*overrun=*/false, /*pause_open=*/false);
+    // [stress.incr] On a generational collector the next point is a collection in one
+    // pause, minor while the old generation allows, so that minor collections are
+    // tested too.
+    if (collector_->info().capabilities.generational) return;
   } else {
     Collect(CollectionReason::kStress);
   }
@@ -437,7 +476,6 @@ void HeapImpl::ReportOutOfMemory(const absl::Status& status) {
 void HeapImpl::Collect(CollectionReason reason) { Collect(reason, KindFor(reason)); }
 
 void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
-  if (!collector_->info().capabilities.generational) kind = CollectionKind::kMajor;
   GCLAB_CHECK(!in_collection_,
               "a collection was started during a collection (from a Trace method, a "
               "destructor or a collection hook)");
@@ -446,6 +484,12 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   // [incr.abandon] A collection in one pause reclaims everything unreachable now, which
   // an incremental cycle in progress would not (it keeps what died while it marked).
   if (marking_) AbandonIncremental();
+  // A minor collection needs what a major one leaves: [gen.sticky] an abandoned cycle
+  // cleared the marks that say what is old, [fault] a remembered set that lost an
+  // entry no longer says what old objects reference. Either makes it major.
+  if (!collector_->info().capabilities.generational || collector_->NeedsMajorCollection()) {
+    kind = CollectionKind::kMajor;
+  }
   in_collection_ = true;
   BeginPause();
   PhaseTimer timer(cycle_.stats.phases);
@@ -467,8 +511,9 @@ void HeapImpl::EndPause(PauseKind kind) {
 }
 
 void HeapImpl::RecordPause(std::chrono::steady_clock::time_point start, absl::Duration pause,
-                           PauseKind kind, std::initializer_list<CycleStatistics*> cycles) {
-  const CollectionKind collection = cycle_.stats.kind;
+                           PauseKind kind, std::initializer_list<CycleStatistics*> cycles,
+                           std::optional<CollectionKind> of) {
+  const CollectionKind collection = of.value_or(cycle_.stats.kind);
   if (options_.record_pauses &&
       !TryPushBack(pauses_, Pause{start, pause, kind, collection})) {
     ++stats_.pauses_not_recorded;
@@ -553,7 +598,13 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   cycle.fragmented_bytes = collector_->fragmented_bytes();
 
   stats_.collections = cycle.number;
-  if (kind == CollectionKind::kMinor) ++stats_.minor_collections;
+  // [incr.gen] What a minor collection promoted: the estimate of what the next one
+  // will. After a major one, none yet.
+  last_promotion_ = 0;
+  if (kind == CollectionKind::kMinor) {
+    ++stats_.minor_collections;
+    if (cycle.live_bytes > stats_.live_bytes) last_promotion_ = cycle.live_bytes - stats_.live_bytes;
+  }
   stats_.bytes_freed += swept.freed_bytes;
   stats_.live_bytes = cycle.live_bytes;
   stats_.live_objects = cycle.live_objects;
@@ -674,9 +725,12 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
 
   // [incr.pace] The marking's expected work (what the last cycle kept) must be done
   // before the budget's end, with half again to spare: each allocated byte pays for
-  // its share of it, and at least the collector's marking_rate() bytes.
+  // its share of it, and at least the collector's marking_rate() bytes. [incr.gen] On
+  // a generational collector the young objects are part of the work too: what was
+  // allocated since the last (minor) collection may all be reachable.
   const uint64_t now = heap_.alloc_.bytes_allocated;
-  const double work = static_cast<double>(std::max(stats_.live_bytes, kMinMarkingWork));
+  const size_t young = collector_->nursery_bytes() != 0 ? allocated_since_collection() : 0;
+  const double work = static_cast<double>(std::max(stats_.live_bytes + young, kMinMarkingWork));
   const double room = budget_end_ > now ? static_cast<double>(budget_end_ - now) : 1.0;
   marking_rate_ = std::max(collector_->marking_rate(), 1.5 * work / room);
   marking_done_ = false;
@@ -698,6 +752,8 @@ void HeapImpl::IncrementalWork(size_t request) {
       const uint64_t since = now - (next_step_at_ - kStepInterval);
       LazySweepStep(std::clamp<size_t>(static_cast<size_t>(since) * kSweepRate, kMinSweepWork,
                                        kMaxSweepWork));
+    } else if (!marks_cleared_ && now >= clear_start_at_ && now >= next_step_at_) {
+      ClearMarksStep();  // [incr.gen]
     }
     // An allocation that would take the heap past the start of marking starts it
     // first, even one that reaches past the budget's end: that cycle gets the
@@ -816,6 +872,21 @@ void HeapImpl::LazySweepStep(size_t budget) {
     release_pending_ = !collector_->ReleaseMemoryStep(release_keep_, budget);
   }
   EndSweepPause(start);
+  in_collection_ = false;
+  next_step_at_ = heap_.alloc_.bytes_allocated + kStepInterval;
+  UpdateTrigger();
+}
+
+void HeapImpl::ClearMarksStep() {
+  // [incr.gen] Logged as a sweep pause of the major cycle to come: it undoes what the
+  // sweeps left, the marks that say "old". Its time is that cycle's preparation, which
+  // has not begun: it counts in the heap's totals only.
+  in_collection_ = true;
+  const auto start = std::chrono::steady_clock::now();
+  marks_cleared_ = collector_->ClearMarksStep(kClearWork);
+  const absl::Duration pause = absl::FromChrono(std::chrono::steady_clock::now() - start);
+  stats_.total_phases[Phase::kPrepare] += pause;
+  RecordPause(start, pause, PauseKind::kSweep, {}, CollectionKind::kMajor);
   in_collection_ = false;
   next_step_at_ = heap_.alloc_.bytes_allocated + kStepInterval;
   UpdateTrigger();

@@ -39,7 +39,8 @@ enum class PauseKind {
   kStart,   // an incremental cycle's start: its roots
   kStep,    // a bounded step of incremental marking
   kFinal,   // an incremental cycle's final pause: roots again, the rest, weak processing
-  kSweep,   // lazy sweeping done in a pause of its own
+  kSweep,   // lazy sweeping done in a pause of its own (and, ahead of a generational
+            // collector's incremental major cycle, clearing the marks its sweeps left)
 };
 std::string_view PauseKindName(PauseKind kind);
 

@@ -174,6 +174,17 @@ class Collector : public WeakProcessor::Host {
   // Memory held from the OS now; O(1), sampled on every slow-path allocation.
   virtual size_t committed_bytes() const = 0;
 
+  // [incr.gen] Ahead of an incremental major cycle, for a collector whose marks outlive
+  // its cycles (sticky marks, [gen.sticky]): clears the marks of pages of about
+  // `budget` bytes in all (at least one page with marks), after finishing the lazy
+  // sweep, so that the start pause has few left to clear; true when none is left.
+  // From the first step the marks no longer say what is old: NeedsMajorCollection()
+  // is true until the next major cycle starts. The base class has nothing to clear.
+  virtual bool ClearMarksStep(size_t budget) {
+    (void)budget;
+    return true;
+  }
+
   // --- Generations (gc/DESIGN.md [gen]), for a generational registration.
   // Bytes of allocation between minor collections; 0: every collection is major.
   virtual size_t nursery_bytes() const { return 0; }

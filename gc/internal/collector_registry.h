@@ -106,14 +106,24 @@ CollectorRegistration OptionlessRegistration(CollectorInfo info) {
   return r;
 }
 
+// For factories: "marking-rate", the bytes an incremental collector's marking traces
+// per byte the program allocates (gc/DESIGN.md [incr.pace]), a whole number from 1 to
+// 256, `fallback` when it is not given; and the line that documents it.
+absl::StatusOr<double> MarkingRateOption(std::string_view collector,
+                                         const CollectorOptions& options, uint64_t fallback);
+std::string_view MarkingRateOptionLine(uint64_t default_rate);
+
 // The registration of a generational collector `C`, built from the allocation state
 // and its nursery's bounds (NurserySizing), that reads two options, byte sizes from 64K
 // to 4G: "nursery", the first and smallest nursery (`default_nursery` when not given),
 // and "nursery-max", the largest it grows to (`default_nursery_max`, or "nursery" when
-// only that is given: a nursery set alone is fixed). Adds their lines to info.options.
+// only that is given: a nursery set alone is fixed). If its capabilities say
+// `incremental`, also "marking-rate" (MarkingRateOption, `default_rate`), set on the
+// collector with set_marking_rate. Adds their lines to info.options.
 template <typename C>
 CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_nursery,
-                                          uint64_t default_nursery_max) {
+                                          uint64_t default_nursery_max,
+                                          uint64_t default_rate = 0) {
   CollectorRegistration r;
   r.info = std::move(info);
   r.info.options.push_back(
@@ -122,13 +132,16 @@ CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_n
   r.info.options.push_back(
       "nursery-max: the most the nursery grows to while much of it survives, 64K to 4G "
       "(default 64M)");
+  const bool incremental = r.info.capabilities.incremental;
+  if (incremental) r.info.options.push_back(MarkingRateOptionLine(default_rate));
   const std::string_view name = r.info.name;
-  r.factory = [name, default_nursery, default_nursery_max](
+  r.factory = [name, default_nursery, default_nursery_max, default_rate, incremental](
                   AllocationState& alloc,
                   const CollectorOptions& options) -> absl::StatusOr<std::unique_ptr<Collector>> {
-    if (absl::Status s = RejectUnknownOptions(name, options, {"nursery", "nursery-max"}); !s.ok()) {
-      return s;
-    }
+    absl::Status known = incremental ? RejectUnknownOptions(name, options,
+                                                            {"nursery", "nursery-max", "marking-rate"})
+                                     : RejectUnknownOptions(name, options, {"nursery", "nursery-max"});
+    if (!known.ok()) return known;
     absl::StatusOr<uint64_t> nursery = ByteSizeOption(name, options, "nursery", default_nursery);
     if (!nursery.ok()) return nursery.status();
     const bool fixed = options.count("nursery") != 0 && options.count("nursery-max") == 0;
@@ -147,32 +160,34 @@ CollectorRegistration NurseryRegistration(CollectorInfo info, uint64_t default_n
           "gclab: %s's nursery-max (%d bytes) is below its nursery (%d bytes)", name, *max,
           *nursery));
     }
-    return std::unique_ptr<Collector>(std::make_unique<C>(
-        alloc, NurserySizing(static_cast<size_t>(*nursery), static_cast<size_t>(*max))));
+    auto collector = std::make_unique<C>(
+        alloc, NurserySizing(static_cast<size_t>(*nursery), static_cast<size_t>(*max)));
+    if (incremental) {
+      absl::StatusOr<double> rate = MarkingRateOption(name, options, default_rate);
+      if (!rate.ok()) return rate.status();
+      collector->set_marking_rate(*rate);
+    }
+    return std::unique_ptr<Collector>(std::move(collector));
   };
   return r;
 }
 
 // The registration of an incremental collector `C` (capabilities.incremental), built
-// from the allocation state, that reads one option: "marking-rate", the bytes its
-// marking traces per byte the program allocates (gc/DESIGN.md [incr.pace]), a whole
-// number from 1 to 256, `default_rate` when not given. Adds its line to info.options.
+// from the allocation state, that reads one option: "marking-rate" (MarkingRateOption,
+// `default_rate` when not given). Adds its line to info.options.
 template <typename C>
 CollectorRegistration IncrementalRegistration(CollectorInfo info, uint64_t default_rate) {
   CollectorRegistration r;
   r.info = std::move(info);
-  r.info.options.push_back(KeepOptionLine(absl::StrFormat(
-      "marking-rate: bytes traced per byte allocated while marking, 1 to 256 (default %d); "
-      "higher ends marking sooner, lower leaves the program more of each millisecond",
-      default_rate)));
+  r.info.options.push_back(MarkingRateOptionLine(default_rate));
   const std::string_view name = r.info.name;
   r.factory = [name, default_rate](AllocationState& alloc, const CollectorOptions& options)
       -> absl::StatusOr<std::unique_ptr<Collector>> {
     if (absl::Status s = RejectUnknownOptions(name, options, {"marking-rate"}); !s.ok()) return s;
-    absl::StatusOr<uint64_t> rate = IntegerOption(name, options, "marking-rate", default_rate, 1, 256);
+    absl::StatusOr<double> rate = MarkingRateOption(name, options, default_rate);
     if (!rate.ok()) return rate.status();
     auto collector = std::make_unique<C>(alloc);
-    collector->set_marking_rate(static_cast<double>(*rate));
+    collector->set_marking_rate(*rate);
     return std::unique_ptr<Collector>(std::move(collector));
   };
   return r;

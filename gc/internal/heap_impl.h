@@ -6,6 +6,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -158,10 +159,14 @@ class HeapImpl {
   bool AfterCycleWorkPending() const { return collector_->sweep_pending() || release_pending_; }
   // Logs a sweep pause that began at `start` and counts it in the statistics.
   void EndSweepPause(std::chrono::steady_clock::time_point start);
-  // Logs a pause of the current cycle's kind and counts it in the heap's totals and in
-  // each of `cycles`.
+  // Logs a pause of the current cycle's kind (or `of`) and counts it in the heap's
+  // totals and in each of `cycles`.
   void RecordPause(std::chrono::steady_clock::time_point start, absl::Duration pause,
-                   PauseKind kind, std::initializer_list<CycleStatistics*> cycles);
+                   PauseKind kind, std::initializer_list<CycleStatistics*> cycles,
+                   std::optional<CollectionKind> of = std::nullopt);
+  // [incr.gen] A step that clears the marks a sticky-mark collector's sweeps left, ahead
+  // of its incremental major cycle, as a pause.
+  void ClearMarksStep();
   void SetBarriersForMarking(bool on);
 
   Heap& heap_;
@@ -206,6 +211,14 @@ class HeapImpl {
   bool release_pending_ = false;
   size_t release_keep_ = 0;
   bool budget_extended_ = false;  // this cycle's budget was extended once
+  // [incr.gen] Bytes the last minor collection promoted (its kept bytes less the
+  // collection's before it): a generational collector's next one is predicted to
+  // promote as much.
+  size_t last_promotion_ = 0;
+  // [incr.gen] Where the clearing steps ahead of a predicted major cycle begin, and
+  // whether they are done (or there is nothing to clear: no major cycle is due).
+  uint64_t clear_start_at_ = UINT64_MAX;
+  bool marks_cleared_ = true;
   uint64_t bytes_at_last_collection_ = 0;
   // The allocation budget ends here. The fast path's AllocationState::trigger is the
   // same, except under an allocation-driven stress mode, where it is 0 so that every

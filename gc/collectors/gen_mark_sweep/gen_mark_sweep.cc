@@ -1,26 +1,11 @@
-// gclab: the generational mark-sweep collector, on sticky mark bits (README.md here;
-// gc/DESIGN.md [gen]).
-//
-// The space is mark-sweep's, constructed with sticky marks: a mark that outlives the
-// sweep makes an object old. Minor collections mark from the roots and the remembered
-// set and stop at old objects; the write barrier (MarkSweepCollector::WriteBarrier)
-// remembers each old object that receives a young reference. This file only registers
-// it and reads its option.
-#include <memory>
-
-#include "gc/collectors/mark_sweep/mark_sweep.h"
+// gclab: the generational mark-sweep collector (README.md here; gc/DESIGN.md [gen]).
+// The collector is GenMarkSweepCollector (gen_mark_sweep.h): mark-sweep's space with
+// sticky marks. This file only registers it, with its nursery options.
+#include "gc/collectors/gen_mark_sweep/gen_mark_sweep.h"
 #include "gc/internal/collector_registry.h"
 
 namespace gclab::internal {
 namespace {
-
-class GenMarkSweepCollector final : public MarkSweepCollector {
- public:
-  GenMarkSweepCollector(AllocationState& alloc, NurserySizing nursery)
-      : MarkSweepCollector(alloc, /*sticky_marks=*/true) {
-    set_nursery_sizing(nursery);
-  }
-};
 
 const CollectorRegistrar kRegistrar(NurseryRegistration<GenMarkSweepCollector>(
     {.name = "gen-mark-sweep",

@@ -230,6 +230,9 @@ void MarkSweepCollector::AbandonIncrementalMarking() {
   // One dropped has no sweep, so its marks go here, with the objects noted in the
   // overflow bitmaps and not yet traced.
   Collector::AbandonIncrementalMarking();
+  // [gen.sticky] The marks that said "old" went at the cycle's start: until a major
+  // collection marks again, no object is known to be old.
+  if (sticky_) marks_dropped_ = true;
   for (size_t i = 0; i < pages_.size(); ++i) {
     pages_[i].black = false;
     std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));  // no sweep will
@@ -315,6 +318,7 @@ void MarkSweepCollector::InitPage(size_t index, int size_class) {
   page.all_young = !in_cycle_;  // a page taken in a cycle receives promoted, old objects
   page.black = false;
   page.unswept = false;
+  page.marks_cleared = false;
 }
 
 uint32_t MarkSweepCollector::FreeCells(size_t index) const {
@@ -364,15 +368,41 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
   // cycle's start pause short.
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
+    const bool cleared = std::exchange(page.marks_cleared, false);  // [incr.gen]
     if (page.size_class < 0) continue;
+    // A page's live_cells counts its set bits: one with none has nothing to clear (and
+    // its bitmap may never have been touched).
+    if (sticky_ && !cleared && page.live_cells != 0) {
+      std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
+    }
     page.live_cells = 0;
-    if (sticky_) std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
   }
+  clear_cursor_ = 0;
   if (sticky_) {
     TakeRemembered(/*queue=*/false);
     large_.ClearMarks();
+    marks_dropped_ = false;
   }
   ResetMarkCounters();
+}
+
+bool MarkSweepCollector::ClearMarksStep(size_t budget) {
+  if (!sticky_) return true;  // the sweep cleared them
+  // An unswept page's marks still tell its live cells from its dead ones.
+  FinishSweeping();
+  marks_dropped_ = true;
+  size_t cleared = 0;
+  for (; clear_cursor_ < pages_.size() && (cleared == 0 || cleared < budget); ++clear_cursor_) {
+    Page& page = pages_[clear_cursor_];
+    if (page.size_class < 0 || page.marks_cleared) continue;
+    if (page.live_cells != 0) {
+      std::memset(MarkBits(clear_cursor_), 0, kBitmapWords * sizeof(uint64_t));
+      cleared += kPageSize;
+    }
+    page.live_cells = 0;
+    page.marks_cleared = true;
+  }
+  return clear_cursor_ >= pages_.size();
 }
 
 void MarkSweepCollector::Remember(ObjectHeader* header) {
@@ -681,14 +711,19 @@ SweepResult MarkSweepCollector::SweepLazily() {
   // less those marked), without touching its cells; the pages that need their cells
   // visited are swept now only if they hold objects with destructors (which run in
   // the cycle, as on every collector) or are wholly dead (returned to the pool
-  // untouched). The rest wait, marks and all.
-  if (sticky_ || kind_ != CollectionKind::kMajor) return Sweep();
+  // untouched). The rest wait, marks and all. With sticky marks ([incr.gen]) the marks
+  // that stay are those that say "old": swept or not, a page's survivors are old.
+  if (kind_ != CollectionKind::kMajor) return Sweep();
   SweepResult result;
   ReleaseAllocatingPages();
   fragmented_bytes_ = 0;
   for (SideVector<size_t>& list : available_) list.clear();  // rebuilt as pages are swept
+  young_pages_.clear();
+  young_pages_overflowed_ = false;
   for (size_t i = 0; i < pages_.size(); ++i) {
     Page& page = pages_[i];
+    page.young = false;
+    page.all_young = false;  // its survivors, if any, are old now
     if (page.size_class < 0) continue;
     const uint32_t cells = page.cells();
     if (page.live_cells > 0) {
@@ -713,7 +748,7 @@ SweepResult MarkSweepCollector::SweepLazily() {
   }
   for (SideVector<size_t>& list : available_) std::reverse(list.begin(), list.end());
   for (SideVector<size_t>& list : unswept_) std::reverse(list.begin(), list.end());
-  result += large_.Sweep(/*keep_marks=*/false);
+  result += large_.Sweep(/*keep_marks=*/sticky_);
   allocated_after_last_cycle_ = alloc_.bytes_allocated;
   in_cycle_ = false;
   return result;

@@ -101,11 +101,12 @@ class MarkSweepCollector : public Collector {
   // Generations, with sticky marks ([gen.sticky]).
   void WriteBarrier(void** slot, void* old_value, void* new_value) override;
   size_t nursery_bytes() const override { return nursery_sizing_.bytes(); }
-  bool NeedsMajorCollection() const override { return remembered_overflowed_; }
+  bool NeedsMajorCollection() const override { return remembered_overflowed_ || marks_dropped_; }
   bool IsYoung(const void* payload) const override {
     return sticky_ && !MarkSweepCollector::IsAlive(payload);
   }
   bool IsRemembered(const void* payload) const override;
+  bool ClearMarksStep(size_t budget) override;
 
  protected:
   // --- For a generational collector built on this space (gen-copy: a nursery in
@@ -157,6 +158,9 @@ class MarkSweepCollector : public Collector {
     // [incr.lazy] Left unswept by SweepLazily: its marks still tell its live cells
     // from its dead ones, whose headers are not yet cleared.
     bool unswept = false;
+    // [incr.gen] Its marks were cleared ahead of the coming major cycle
+    // (ClearMarksStep): that cycle's Prepare has none left to clear here.
+    bool marks_cleared = false;
     uint32_t cell_size = 0;
     uint32_t live_cells = 0;        // marked in the current cycle
     // Cells not allocated. Exact except for the one page per size class whose free
@@ -301,6 +305,11 @@ class MarkSweepCollector : public Collector {
   uint64_t* remembered_bits_ = nullptr;
   SideVector<ObjectHeader*> remembered_;
   bool remembered_overflowed_ = false;
+  // The marks that say what is old were cleared (by an abandoned incremental major
+  // cycle, or ahead of one by ClearMarksStep): the next collection must be major.
+  bool marks_dropped_ = false;
+  // [incr.gen] The next page ClearMarksStep looks at.
+  size_t clear_cursor_ = 0;
   // Pages handed out since the last collection: the only ones a minor sweep visits.
   // Without memory to list one, the next minor sweep visits every page.
   SideVector<size_t> young_pages_;
