@@ -70,8 +70,8 @@ constexpr size_t kSweepRate = 8;
 // these: at least a mark-sweep page, and at most two, so that a step stays short.
 constexpr size_t kMinSweepWork = 256 << 10;
 constexpr size_t kMaxSweepWork = 512 << 10;
-// [incr.gen] Bytes of pages whose marks a clearing step clears (a bitmap is 1/64 of its
-// page: half a MiB of memset), and the steps it starts before marking does.
+// [incr.gen] Bytes of pages whose marks a clearing step clears: 128 pages, whose bitmaps
+// (1/64 of a page each) are half a MiB of memset.
 constexpr size_t kClearWork = 32 << 20;
 // [stress.incr] The work of the step an incremental cycle takes at every allocation
 // under an allocation-driven stress mode.
