@@ -14,6 +14,7 @@
 #include "gc/internal/chunk_table.h"
 #include "gc/internal/collector_registry.h"
 #include "gc/internal/heap_impl.h"
+#include "gc/internal/gc_trace.h"
 #include "gc/internal/independent_verifier.h"
 #include "gc/internal/pointer_set.h"
 
@@ -77,6 +78,17 @@ constexpr size_t kClearWork = 32 << 20;
 // under an allocation-driven stress mode.
 constexpr size_t kStressStepWork = 512;
 
+// HeapOptions::trace_gc when unset: GCLAB_TRACE_GC, off by default; like
+// GCLAB_HUGE_PAGES, a value that means neither stops the program.
+bool TraceGcFromEnvironment() {
+  const char* text = std::getenv("GCLAB_TRACE_GC");
+  if (text == nullptr || *text == '\0') return false;
+  const std::string_view value = text;
+  if (value == "1" || value == "on") return true;
+  if (value == "0" || value == "off") return false;
+  Fatal(__FILE__, __LINE__, "GCLAB_TRACE_GC=%s: expected 0, 1, off or on", text);
+}
+
 // HeapOptions::huge_pages when unset: GCLAB_HUGE_PAGES, on by default. A value that
 // means neither stops the program: a comparison of the two must not quietly run one.
 bool HugePagesFromEnvironment() {
@@ -90,23 +102,31 @@ bool HugePagesFromEnvironment() {
 
 }  // namespace
 
+// Times the phases of a cycle into `times`, and tells the heap's event listeners of
+// each stretch of a phase as it ends (gc_events.h).
 class PhaseTimer {
  public:
-  explicit PhaseTimer(PhaseTimes& times) : times_(times) {}
+  PhaseTimer(PhaseTimes& times, HeapImpl& heap) : times_(times), heap_(heap) {}
   void Start(Phase phase) {
     auto now = std::chrono::steady_clock::now();
-    if (running_) times_[current_] += absl::FromChrono(now - start_);
+    if (running_) End(now);
     current_ = phase;
     start_ = now;
     running_ = true;
   }
   void Stop() {
-    if (running_) times_[current_] += absl::FromChrono(std::chrono::steady_clock::now() - start_);
+    if (running_) End(std::chrono::steady_clock::now());
     running_ = false;
   }
 
  private:
+  void End(std::chrono::steady_clock::time_point now) {
+    times_[current_] += absl::FromChrono(now - start_);
+    heap_.NotePhase(current_, start_, now);
+  }
+
   PhaseTimes& times_;
+  HeapImpl& heap_;
   Phase current_ = Phase::kPrepare;
   std::chrono::steady_clock::time_point start_;
   bool running_ = false;
@@ -139,6 +159,25 @@ absl::Status HeapImpl::Init() {
     options_.policy = std::make_shared<GrowthFactorPolicy>(2.0, size_t{4} << 20);
   }
   if (!options_.stress.has_value()) options_.stress = StressOptions::FromEnvironment();
+  // gc_events.h: the GC log and the trace file, from the options or the environment.
+  created_ = std::chrono::steady_clock::now();
+  last_collection_end_ = created_;
+  if (!options_.trace_gc.has_value()) options_.trace_gc = TraceGcFromEnvironment();
+  if (!options_.trace_file.has_value()) {
+    const char* path = std::getenv("GCLAB_TRACE_FILE");
+    options_.trace_file = path != nullptr ? path : "";
+  }
+  if (*options_.trace_gc) {
+    std::unique_ptr<GcEventListener> log = MakeGcLog(stderr, created_);
+    AddListener(log.get());
+    own_listeners_.push_back(std::move(log));
+  }
+  if (!options_.trace_file->empty()) {
+    absl::StatusOr<std::unique_ptr<GcEventListener>> trace = MakeChromeTrace(*options_.trace_file);
+    if (!trace.ok()) return trace.status();
+    AddListener(trace->get());
+    own_listeners_.push_back(*std::move(trace));
+  }
   stress_ = *options_.stress;
   stress_random_ = (stress_.random_seed * 0x9E3779B97F4A7C15ull) | 1;  // xorshift needs non-zero
   const CollectorRegistration* registration = FindRegistration(options_.collector);
@@ -336,6 +375,12 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
           // [incr.pace] The budget ran out: the final pause, which does the rest of
           // the marking if the steps did not finish it.
           FinalPause(/*overrun=*/!marking_done_, /*pause_open=*/false);
+        } else if (const size_t grant = PendingAllocationGrant(cell_size); grant != 0) {
+          // policy.h: the policy grows the budget for this allocation rather than
+          // collect for it.
+          budget_end_ += grant;
+          ++stats_.pending_allocation_grants;
+          UpdateTrigger();
         } else {
           Collect(BudgetRemaining() < cell_size ? CollectionReason::kAllocationBudget
                                                 : CollectionReason::kHeapLimit);
@@ -361,6 +406,14 @@ ObjectHeader* HeapImpl::AllocateSlow(size_t cell_size, bool abort_on_oom) {
   }
   if (header == nullptr && abort_on_oom) ReportOutOfMemory(OutOfMemoryStatus(cell_size));
   return header;
+}
+
+size_t HeapImpl::PendingAllocationGrant(size_t cell_size) {
+  const uint64_t remaining = BudgetRemaining();
+  if (remaining >= cell_size || HardRemaining() < cell_size) return 0;
+  const size_t grant = options_.policy->PendingAllocationBudget(cell_size, remaining);
+  if (remaining + grant < cell_size) return 0;  // not enough: a collection, as without
+  return static_cast<size_t>(std::min<uint64_t>(grant, HardRemaining()));
 }
 
 void HeapImpl::StressAllocation(size_t cell_size) {
@@ -492,8 +545,8 @@ void HeapImpl::Collect(CollectionReason reason, CollectionKind kind) {
   }
   in_collection_ = true;
   BeginPause();
-  PhaseTimer timer(cycle_.stats.phases);
-  BeginCycle(reason, kind, timer);
+  PhaseTimer timer(cycle_.stats.phases, *this);
+  BeginCycle(reason, kind, /*incremental=*/false, timer);
   collector_->Drain();
   FinishCycle(timer, PauseKind::kAtomic);
 }
@@ -514,10 +567,9 @@ void HeapImpl::RecordPause(std::chrono::steady_clock::time_point start, absl::Du
                            PauseKind kind, std::initializer_list<CycleStatistics*> cycles,
                            std::optional<CollectionKind> of) {
   const CollectionKind collection = of.value_or(cycle_.stats.kind);
-  if (options_.record_pauses &&
-      !TryPushBack(pauses_, Pause{start, pause, kind, collection})) {
-    ++stats_.pauses_not_recorded;
-  }
+  const Pause entry{start, pause, kind, collection};
+  if (options_.record_pauses && !TryPushBack(pauses_, entry)) ++stats_.pauses_not_recorded;
+  Notify([&](GcEventListener& l) { l.OnPause(heap_, entry); });
   for (CycleStatistics* cycle : cycles) {
     cycle->pause += pause;
     cycle->max_pause = std::max(cycle->max_pause, pause);
@@ -529,15 +581,30 @@ void HeapImpl::RecordPause(std::chrono::steady_clock::time_point start, absl::Du
   }
 }
 
-void HeapImpl::BeginCycle(CollectionReason reason, CollectionKind kind, PhaseTimer& timer) {
+void HeapImpl::BeginCycle(CollectionReason reason, CollectionKind kind, bool incremental,
+                          PhaseTimer& timer) {
   heap_.alloc_.FlushBump();
   cycle_.stats = CycleStatistics{};
   cycle_.stats.number = stats_.collections + 1;
   cycle_.stats.reason = reason;
   cycle_.stats.kind = kind;
+  cycle_.stats.incremental = incremental;
   cycle_.allocated_since = allocated_since_collection();
   cycle_.old_objects.clear();
   phases_before_pause_ = absl::ZeroDuration();
+  if (!listeners_.empty()) {
+    GcCycleStart start;
+    start.heap = &heap_;
+    start.number = cycle_.stats.number;
+    start.kind = kind;
+    start.reason = reason;
+    start.incremental = incremental;
+    start.time = std::chrono::steady_clock::now();
+    start.heap_bytes = stats_.live_bytes + cycle_.allocated_since;
+    start.heap_limit = options_.heap_limit;
+    start.external_bytes = external_bytes_;
+    Notify([&](GcEventListener& l) { l.OnCycleStart(start); });
+  }
 
   // [gen.verify] What a minor collection relies on, checked before it starts.
   if (kind == CollectionKind::kMinor) {
@@ -597,6 +664,7 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   cycle.ephemeron_passes = collector_->weak().ephemeron_passes();
   cycle.fragmented_bytes = collector_->fragmented_bytes();
 
+  const size_t live_before = stats_.live_bytes;
   stats_.collections = cycle.number;
   // [incr.gen] What a minor collection promoted: the estimate of what the next one
   // will. After a major one, none yet.
@@ -632,6 +700,14 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   input.bytes_allocated_since_last_collection = cycle_.allocated_since;
   input.collections = cycle.number;
   input.last_pause = cycle.phases.Total();
+  // The program's time: since the last collection ended, less the pauses since (this
+  // pause's so far included).
+  {
+    const absl::Duration wall = absl::FromChrono(std::chrono::steady_clock::now() - last_collection_end_);
+    const absl::Duration paused = (stats_.total_pause - pause_at_last_collection_end_) +
+                                  (cycle.phases.Total() - phases_before_pause_);
+    input.mutator_time_since_last_collection = std::max(absl::ZeroDuration(), wall - paused);
+  }
   size_t budget = options_.policy->NextBudget(input);
   if (cycle.incremental) {
     // [incr.lazy] Returning memory to the OS (a system call per page) waits for the
@@ -666,8 +742,21 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   timer.Stop();
 
   EndPause(pause_kind);
+  last_collection_end_ = std::chrono::steady_clock::now();
+  pause_at_last_collection_end_ = stats_.total_pause;
   for (int p = 0; p < kNumPhases; ++p) stats_.total_phases.time[p] += cycle.phases.time[p];
   stats_.last_cycle = cycle;
+  if (!listeners_.empty()) {
+    GcCycleEnd end;
+    end.heap = &heap_;
+    end.time = std::chrono::steady_clock::now();
+    end.bytes_before = live_before + cycle_.allocated_since;
+    end.bytes_after = cycle.live_bytes;
+    end.next_limit = old_limit_;
+    end.external_bytes = external_bytes_;
+    end.stats = &stats_.last_cycle;
+    Notify([&](GcEventListener& l) { l.OnCycleEnd(end); });
+  }
   in_collection_ = false;
 
   // AfterCollection may run user code (finalization callbacks) that adds or removes
@@ -708,11 +797,10 @@ absl::Status HeapImpl::StartIncremental(CollectionReason reason) {
   }
   in_collection_ = true;
   BeginPause();
-  PhaseTimer timer(cycle_.stats.phases);
+  PhaseTimer timer(cycle_.stats.phases, *this);
   // [incr.start] The start pause marks what the roots hold and nothing more: the
   // marking of everything else is the steps'.
-  BeginCycle(reason, CollectionKind::kMajor, timer);
-  cycle_.stats.incremental = true;
+  BeginCycle(reason, CollectionKind::kMajor, /*incremental=*/true, timer);
   cycle_.marking_began_at = heap_.alloc_.bytes_allocated;
   release_pending_ = false;  // the memory this cycle does not need, it returns
   collector_->BeginIncrementalMarking();
@@ -794,7 +882,7 @@ void HeapImpl::IncrementalStep(size_t budget, bool finish_when_done) {
   BeginPause();
   bool done;
   {
-    PhaseTimer timer(cycle_.stats.phases);
+    PhaseTimer timer(cycle_.stats.phases, *this);
     timer.Start(Phase::kMark);
     done = collector_->MarkStep(budget);
     timer.Stop();
@@ -825,7 +913,7 @@ void HeapImpl::FinalPause(bool overrun, bool pause_open) {
               "a collection was started from a heap object's constructor");
   in_collection_ = true;
   if (!pause_open) BeginPause();
-  PhaseTimer timer(cycle_.stats.phases);
+  PhaseTimer timer(cycle_.stats.phases, *this);
   // [incr.final] Root slots have no barrier: they are visited again, and what they
   // reach now is marked with the rest.
   timer.Start(Phase::kMark);
@@ -928,6 +1016,35 @@ void HeapImpl::AddHook(CollectionHook* hook) {
   if (!TryPushBack(hooks_, hook)) {
     SideTableExhausted("a collection hook's registration", sizeof(hook));
   }
+}
+
+void HeapImpl::AddListener(GcEventListener* listener) {
+  GCLAB_CHECK(!in_collection_, "an event listener was added during a collection");
+  GCLAB_CHECK(listener != nullptr, "AddEventListener(null)");
+  GCLAB_CHECK(std::find(listeners_.begin(), listeners_.end(), listener) == listeners_.end(),
+              "an event listener was added twice");
+  if (!TryPushBack(listeners_, listener)) {
+    SideTableExhausted("an event listener's registration", sizeof(listener));
+  }
+}
+
+void HeapImpl::RemoveListener(GcEventListener* listener) {
+  GCLAB_CHECK(!in_collection_, "an event listener was removed during a collection");
+  auto it = std::find(listeners_.begin(), listeners_.end(), listener);
+  GCLAB_CHECK(it != listeners_.end(), "RemoveEventListener of a listener not added");
+  listeners_.erase(it);
+}
+
+void HeapImpl::NotePhase(Phase phase, std::chrono::steady_clock::time_point start,
+                         std::chrono::steady_clock::time_point end) {
+  if (listeners_.empty()) return;
+  GcPhase event;
+  event.heap = &heap_;
+  event.number = cycle_.stats.number;
+  event.phase = phase;
+  event.start = start;
+  event.duration = absl::FromChrono(end - start);
+  Notify([&](GcEventListener& l) { l.OnPhase(event); });
 }
 
 void HeapImpl::AddWeakContainer(void* object, WeakCallback callback) {
@@ -1219,6 +1336,10 @@ void Heap::CollectGarbage(CollectionReason reason) {
 void Heap::CollectGarbage(CollectionKind kind, CollectionReason reason) {
   impl_->Collect(reason, kind);
 }
+
+void Heap::AddEventListener(GcEventListener* listener) { impl_->AddListener(listener); }
+
+void Heap::RemoveEventListener(GcEventListener* listener) { impl_->RemoveListener(listener); }
 
 absl::Status Heap::StartIncrementalCollection() {
   return impl_->StartIncremental(CollectionReason::kExplicit);

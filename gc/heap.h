@@ -47,6 +47,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -56,6 +57,7 @@
 #include "gc/collection_hook.h"
 #include "gc/collectors.h"
 #include "gc/garbage_collected.h"
+#include "gc/gc_events.h"
 #include "gc/internal/allocation_state.h"
 #include "gc/internal/check.h"
 #include "gc/internal/handle_area.h"
@@ -169,6 +171,14 @@ struct HeapOptions {
   // test whose expectations depend on when collections happen sets it explicitly
   // (to StressOptions{} for none).
   std::optional<StressOptions> stress;
+  // A line per collection on stderr (gc/gc_events.h). Unset: on if GCLAB_TRACE_GC is
+  // set to 1 (or "on"); any other value than 0, 1, off or on stops the program with a
+  // message.
+  std::optional<bool> trace_gc;
+  // Chrome trace events of every collection, written to this file (gc/gc_events.h);
+  // empty: none. Unset: GCLAB_TRACE_FILE. Heap::Create fails with InvalidArgument if
+  // the file cannot be opened for writing.
+  std::optional<std::string> trace_file;
 };
 
 template <typename T>
@@ -294,6 +304,13 @@ class Heap {
   size_t AdjustExternalMemory(int64_t delta_bytes);
   size_t external_memory() const;
 
+  // Listeners hear every collection's start, phases, pauses and end (gc_events.h),
+  // from the next collection on, until removed or the heap dies. Not during a
+  // collection; adding one twice, or removing one not added, stops the program with a
+  // message.
+  void AddEventListener(GcEventListener* listener);
+  void RemoveEventListener(GcEventListener* listener);
+
   // Why is `object` alive? A shortest chain of strong references from a root to it
   // (retaining_path.h). NotFound when no root reaches it (the next collection
   // reclaims it); InvalidArgument for null or an address that is not an object of
@@ -308,6 +325,8 @@ class Heap {
 
   CollectorKind collector_kind() const;
   std::string_view collector_name() const;
+  // A number for this heap, unique in the process (1 for the first heap created).
+  uint64_t id() const { return id_; }
   // What the collector can do (collectors.h); moves_objects() is capabilities().moves_objects.
   const CollectorCapabilities& capabilities() const;
   bool moves_objects() const;

@@ -56,4 +56,61 @@ size_t GrowthFactorPolicy::NextBudget(const PolicyInput& input) {
   return heap > input.live_bytes ? heap - input.live_bytes : 0;
 }
 
+absl::StatusOr<std::shared_ptr<TriggerPolicy>> MemBalancerPolicy::Create(double c,
+                                                                         size_t min_heap_bytes,
+                                                                         double smoothing) {
+  if (!(c > 0) || !std::isfinite(c)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("gclab: MemBalancerPolicy needs a positive, finite c, got %g", c));
+  }
+  if (min_heap_bytes < 4096) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gclab: MemBalancerPolicy needs min_heap_bytes of at least 4096, got %d", min_heap_bytes));
+  }
+  if (!(smoothing >= 0 && smoothing < 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "gclab: MemBalancerPolicy needs a smoothing from 0 to below 1, got %g", smoothing));
+  }
+  return std::shared_ptr<TriggerPolicy>(
+      std::make_shared<MemBalancerPolicy>(c, min_heap_bytes, smoothing));
+}
+
+std::string MemBalancerPolicy::name() const {
+  return absl::StrFormat("membalancer(c %g, min %d)", c_, min_heap_);
+}
+
+size_t MemBalancerPolicy::NextBudget(const PolicyInput& input) {
+  const double seconds = absl::ToDoubleSeconds(input.mutator_time_since_last_collection);
+  if (seconds > 0) {
+    allocation_rate_ = Smooth(allocation_rate_,
+                              static_cast<double>(input.bytes_allocated_since_last_collection) / seconds);
+  }
+  if (input.kind == CollectionKind::kMajor) {
+    const double m = static_cast<double>(input.live_bytes + input.external_bytes);
+    const double pause = absl::ToDoubleSeconds(input.last_pause);
+    // A major collection's speed: what it left, per second of its pauses.
+    if (pause > 0 && m > 0) collection_speed_ = Smooth(collection_speed_, m / pause);
+    double e = static_cast<double>(input.live_bytes);  // doubling, until measured
+    if (allocation_rate_ > 0 && collection_speed_ > 0) {
+      e = std::sqrt(m * allocation_rate_ / (c_ * collection_speed_));
+    }
+    headroom_ = static_cast<size_t>(std::min(e, 1e18));
+    heap_target_ = std::max(min_heap_, input.live_bytes + headroom_);
+  }
+  // After a minor collection live_bytes includes what it promoted: the room left.
+  return heap_target_ > input.live_bytes ? heap_target_ - input.live_bytes : 0;
+}
+
+size_t MemBalancerPolicy::ExternalBudget(const PolicyInput& input) {
+  // Before the first collection nothing is measured: the default rule.
+  if (input.collections == 0) return DefaultExternalBudget(input.external_bytes);
+  return std::max<size_t>(headroom_, min_heap_);
+}
+
+size_t MemBalancerPolicy::PendingAllocationBudget(size_t bytes, size_t remaining) {
+  // Nothing is measured before the first major collection: collect, as by default.
+  if (headroom_ == 0) return 0;
+  return bytes > headroom_ / 4 && bytes > remaining ? bytes - remaining : 0;
+}
+
 }  // namespace gclab

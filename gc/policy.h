@@ -60,8 +60,12 @@ struct PolicyInput {
   // old generation since then is live_bytes - live_bytes_after_last_major_collection.
   size_t live_bytes_after_last_major_collection = 0;
   uint64_t bytes_allocated_since_last_major_collection = 0;
-  absl::Duration last_pause;    // of the collection that just ended
+  absl::Duration last_pause;    // of the collection that just ended: its pauses added up
   uint64_t collections = 0;     // number completed, including this one
+  // The program's own time since the last collection ended (wall time less every pause
+  // since, this collection's included): with bytes_allocated_since_last_collection, its
+  // allocation rate.
+  absl::Duration mutator_time_since_last_collection;
 };
 
 class TriggerPolicy {
@@ -77,6 +81,17 @@ class TriggerPolicy {
   // overridden.
   virtual size_t ExternalBudget(const PolicyInput& input) {
     return DefaultExternalBudget(input.external_bytes);
+  }
+
+  // An allocation of `bytes` does not fit in the `remaining` bytes of the budget: how
+  // many bytes to add to the budget so that it goes ahead without a collection (0, the
+  // default: collect first). For a program that allocates large objects in a row, each
+  // larger than what a collection leaves of the budget, so that the heap grows for them
+  // instead of collecting before each (MMTk's on_pending_allocation). The heap limit
+  // still caps the budget; not asked while an incremental cycle marks.
+  virtual size_t PendingAllocationBudget(size_t bytes, size_t remaining) {
+    (void)bytes, (void)remaining;
+    return 0;
   }
 
   static constexpr size_t kMinExternalBudget = size_t{64} << 20;
@@ -119,6 +134,59 @@ class GrowthFactorPolicy final : public TriggerPolicy {
  private:
   double factor_;
   size_t min_heap_;
+};
+
+// MemBalancer (Kirisame, Shenoy, Panchekha, "Optimal heap limits for reducing browser
+// memory use", OOPSLA 2022), as V8 and Whippet use it: after a major collection the
+// heap may grow by E = sqrt(M x g / (c x s)) before the next, where M is what the
+// collection left (live heap bytes plus external bytes), g the program's allocation
+// rate (bytes per second of its own time, smoothed over collections), s the
+// collector's speed (bytes of M per second of major collection, smoothed), and c the
+// constant that trades time for memory, per byte: a smaller c grows the heap more and
+// collects less often. V8's default is 3e-10: a heap of 100 MiB allocating 50 MiB/s
+// and collected at 1 GiB/s may grow by about 125 MiB. The square root spends memory where it buys the most time: a heap that
+// allocates fast, or whose collections are slow, gets more room; between heaps the
+// total memory for a given total time is minimal when every heap follows the rule.
+// E is the budget of heap allocation and of external growth alike (external memory
+// counts in M; each budget at least min_heap_bytes). Until it has measured g and s it lets the heap double, as the default
+// GrowthFactorPolicy; at least `min_heap_bytes`, as that one. After a minor
+// collection, what is left of the growth E allowed. An allocation larger than a
+// quarter of E goes ahead without a collection (PendingAllocationBudget): collecting
+// for it would find at most about E of garbage.
+//
+//   options.policy = gclab::MemBalancerPolicy::Create(/*c=*/3e-10, 4 << 20).value();
+class MemBalancerPolicy final : public TriggerPolicy {
+ public:
+  // `smoothing`: the weight of the past in the smoothed rates, 0 to below 1 (each
+  // collection's sample counts 1 - smoothing). InvalidArgument for c not positive and
+  // finite, min_heap_bytes under 4096, or smoothing out of range.
+  static absl::StatusOr<std::shared_ptr<TriggerPolicy>> Create(double c, size_t min_heap_bytes,
+                                                               double smoothing = 0.5);
+  MemBalancerPolicy(double c, size_t min_heap_bytes, double smoothing)
+      : c_(c), min_heap_(min_heap_bytes), smoothing_(smoothing) {}
+  std::string name() const override;
+  size_t InitialBudget(size_t) override { return min_heap_; }
+  size_t NextBudget(const PolicyInput& input) override;
+  size_t ExternalBudget(const PolicyInput& input) override;
+  size_t PendingAllocationBudget(size_t bytes, size_t remaining) override;
+
+  // The smoothed rates, bytes per second (0 until measured), and the last E.
+  double allocation_rate() const { return allocation_rate_; }
+  double collection_speed() const { return collection_speed_; }
+  size_t headroom() const { return headroom_; }
+
+ private:
+  double Smooth(double old_value, double sample) const {
+    return old_value == 0 ? sample : smoothing_ * old_value + (1 - smoothing_) * sample;
+  }
+
+  double c_;
+  size_t min_heap_;
+  double smoothing_;
+  double allocation_rate_ = 0;
+  double collection_speed_ = 0;
+  size_t headroom_ = 0;      // E, as of the last major collection
+  size_t heap_target_ = 0;   // live heap bytes at which the next major collection comes
 };
 
 }  // namespace gclab

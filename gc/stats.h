@@ -140,6 +140,9 @@ struct HeapStatistics {
   uint64_t marking_extensions = 0;
   uint64_t marking_overruns = 0;
   uint64_t abandoned_incremental_cycles = 0;
+  // Allocations that did not fit in the budget and went ahead without a collection,
+  // the policy having grown the budget for them (TriggerPolicy::PendingAllocationBudget).
+  uint64_t pending_allocation_grants = 0;
   // Every pause: a collection in one, or an incremental cycle's start, steps and
   // final pause (each its own pause).
   absl::Duration total_pause;

@@ -20,8 +20,20 @@
 # ranges; the papers want three). The JSON, one file per suite and run, and a
 # description of the machine are kept in results/<date>-<host>/; `papers/make.sh`
 # turns the newest such folder into the papers.
+#
+#   tools/bench.sh --trace gc       # also a Chrome trace of every collection of each
+#                                   # suite's run beside its JSON (<suite>_trace-<run>.json,
+#                                   # GCLAB_TRACE_FILE, gc/gc_events.h): open it in
+#                                   # ui.perfetto.dev. Writing it slows the run: figures
+#                                   # come from runs without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+trace=0
+args=()
+for a in "$@"; do
+  if [[ "$a" == --trace ]]; then trace=1; else args+=("$a"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 tools/install-deps.sh
 
 suites=()
@@ -58,10 +70,16 @@ mkdir -p "$out"
   echo "compiler: $(g++ --version | head -1)"
   echo "gclab: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
   echo "runs: $runs"
+  if [[ $trace == 1 ]]; then
+    echo "traced: yes (GCLAB_TRACE_FILE; times include writing the trace)"
+  fi
 } > "$out/machine.txt"
 for ((run = 1; run <= runs; run++)); do
   for s in "${suites[@]}"; do
     echo "=== ${s}_benchmarks, run $run of $runs"   # Google Benchmark prints a line per benchmark
+    if [[ $trace == 1 ]]; then
+      export GCLAB_TRACE_FILE="$out/${s}_trace-$run.json"
+    fi
     "bazel-bin/benchmarks/${s}_benchmarks" --benchmark_out="$out/${s}_benchmarks-$run.json" \
       --benchmark_out_format=json "$@"
   done

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -68,6 +69,12 @@ class HeapImpl {
   void DestroyAttachments();
 
   void AddHook(CollectionHook* hook);
+  // Heap::AddEventListener, RemoveEventListener (gc_events.h).
+  void AddListener(GcEventListener* listener);
+  void RemoveListener(GcEventListener* listener);
+  // A stretch of `phase` of the current cycle ended: the listeners hear of it.
+  void NotePhase(Phase phase, std::chrono::steady_clock::time_point start,
+                 std::chrono::steady_clock::time_point end);
   // Heap::RegisterWeakContainer.
   void AddWeakContainer(void* object, WeakCallback callback);
   void RemoveHook(CollectionHook* hook);
@@ -116,6 +123,9 @@ class HeapImpl {
   uint64_t HardRemaining() const;
   ObjectHeader* TryAllocate(size_t cell_size, uint64_t allowed);
   void SetBudget(size_t budget);
+  // policy.h PendingAllocationBudget: the bytes the policy adds to the budget for an
+  // allocation of `cell_size` bytes the budget has no room for, or 0 to collect first.
+  size_t PendingAllocationGrant(size_t cell_size);
   // Stress modes: counts the allocation and collects at the points the options ask
   // for (gc/DESIGN.md [stress]).
   void StressAllocation(size_t cell_size);
@@ -135,7 +145,17 @@ class HeapImpl {
   // FinishCycle: from the end of marking to the end (weak processing, finalization,
   // clearing, sweep, policy, verification), then the pause `kind` ends and the hooks'
   // AfterCollection runs.
-  void BeginCycle(CollectionReason reason, CollectionKind kind, PhaseTimer& timer);
+  void BeginCycle(CollectionReason reason, CollectionKind kind, bool incremental,
+                  PhaseTimer& timer);
+  // Calls `f` on every event listener, as part of the collection: a listener that
+  // uses the heap stops the program (in_collection_).
+  template <typename F>
+  void Notify(F f) {
+    if (listeners_.empty()) return;
+    const bool was_in_collection = std::exchange(in_collection_, true);
+    for (GcEventListener* listener : listeners_) f(*listener);
+    in_collection_ = was_in_collection;
+  }
   void FinishCycle(PhaseTimer& timer, PauseKind kind);
   // Pauses: their time is what the cycle's phases gained in them.
   void BeginPause();
@@ -175,6 +195,14 @@ class HeapImpl {
   // Side-table memory (internal/side_table.h), grown only by API calls, which call
   // SideTableExhausted when it fails.
   SideVector<CollectionHook*> hooks_;
+  SideVector<GcEventListener*> listeners_;  // Heap::AddEventListener
+  // The GC log and trace file the options asked for (gc_events.h), listening too.
+  std::vector<std::unique_ptr<GcEventListener>> own_listeners_;
+  std::chrono::steady_clock::time_point created_;
+  // When the last collection ended, and the heap's total pause then: the program's
+  // own time since, for the policy (PolicyInput::mutator_time_since_last_collection).
+  std::chrono::steady_clock::time_point last_collection_end_;
+  absl::Duration pause_at_last_collection_end_;
   SideVector<std::pair<const void*, std::unique_ptr<HeapAttachment>>> attachments_;
   SideVector<void*> kept_;  // KeepDuringJob roots
   struct WeakContainer {
