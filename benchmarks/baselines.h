@@ -14,11 +14,13 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "benchmark/benchmark.h"
 #include "gc/gc.h"
 
@@ -100,6 +102,64 @@ inline gclab::CollectorOptions CollectorOptionsFromEnvironment(gclab::CollectorK
     if (reads(kind)) out[name] = std::string(entry.substr(equals + 1));
   }
   return out;
+}
+
+// GCLAB_POLICY: the trigger policy (gc/policy.h) of every gclab heap a suite makes, a
+// fresh one per heap (MemBalancer measures its heap): "growth=F" or "growth=F,min=BYTES"
+// (GrowthFactorPolicy; min 4M when not given), "membalancer=C" or
+// "membalancer=C,min=BYTES" (MemBalancerPolicy), "fixed=BYTES" (FixedBudgetPolicy);
+// BYTES as 4194304, 64K or 4M. Unset or empty: null, the heap's default,
+// GrowthFactorPolicy(2.0, 4 MiB). A malformed value stops the program with a message.
+inline std::shared_ptr<gclab::TriggerPolicy> PolicyFromEnvironment() {
+  const char* text = std::getenv("GCLAB_POLICY");
+  if (text == nullptr || *text == '\0') return nullptr;
+  auto fail = [text](const char* why) {
+    std::fprintf(stderr,
+                 "GCLAB_POLICY=%s: %s (growth=F[,min=BYTES], membalancer=C[,min=BYTES], "
+                 "fixed=BYTES)\n",
+                 text, why);
+    std::exit(2);
+  };
+  auto bytes = [&](std::string_view v) {
+    uint64_t scale = 1;
+    if (!v.empty() && (v.back() == 'K' || v.back() == 'M' || v.back() == 'G')) {
+      scale = v.back() == 'K' ? 1 << 10 : v.back() == 'M' ? 1 << 20 : uint64_t{1} << 30;
+      v.remove_suffix(1);
+    }
+    uint64_t n = 0;
+    if (v.empty() || !absl::SimpleAtoi(std::string(v), &n)) fail("not a byte count");
+    return static_cast<size_t>(n * scale);
+  };
+  std::string_view spec = text;
+  size_t min_heap = size_t{4} << 20;
+  if (const size_t comma = spec.find(','); comma != std::string_view::npos) {
+    const std::string_view rest = spec.substr(comma + 1);
+    if (rest.substr(0, 4) != "min=") fail("the only second item is min=BYTES");
+    min_heap = bytes(rest.substr(4));
+    spec = spec.substr(0, comma);
+  }
+  const size_t equals = spec.find('=');
+  if (equals == std::string_view::npos) fail("expected name=value");
+  const std::string_view name = spec.substr(0, equals);
+  const std::string_view value = spec.substr(equals + 1);
+  absl::StatusOr<std::shared_ptr<gclab::TriggerPolicy>> policy =
+      absl::InvalidArgumentError("unknown policy");
+  double number = 0;
+  if (name == "growth" && absl::SimpleAtod(std::string(value), &number)) {
+    policy = gclab::GrowthFactorPolicy::Create(number, min_heap);
+  } else if (name == "membalancer" && absl::SimpleAtod(std::string(value), &number)) {
+    policy = gclab::MemBalancerPolicy::Create(number, min_heap);
+  } else if (name == "fixed") {
+    policy = gclab::FixedBudgetPolicy::Create(bytes(value));
+  }
+  if (!policy.ok()) fail(std::string(policy.status().message()).c_str());
+  return *policy;
+}
+
+// The policy the suite's gclab heaps use, for its JSON context.
+inline std::string PolicyDescription() {
+  std::shared_ptr<gclab::TriggerPolicy> policy = PolicyFromEnvironment();
+  return policy == nullptr ? "GrowthFactorPolicy(2.0, 4 MiB) (default)" : policy->name();
 }
 
 inline void AddCollectorOptionsContext() {

@@ -51,8 +51,9 @@
 // reports its program time over each baseline's, measured in the same process, as
 // counters x_new-delete, x_boehm, x_mimalloc, x_mimalloc-dlopen, x_shared_ptr (below 1:
 // gclab faster).
-// gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)); the
-// programs get a 4 GiB heap limit, BM_Alloc 256 MiB.
+// gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)), or the
+// one GCLAB_POLICY names (baselines.h: GCLAB_POLICY=membalancer=3e-10); the programs
+// get a 4 GiB heap limit, BM_Alloc 256 MiB.
 //
 // Counters (per benchmark iteration, i.e. per complete program run; BM_Alloc: per
 // 2^20 allocations):
@@ -305,6 +306,7 @@ absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size
   options.collector = kind;
   options.heap_limit = limit;
   options.collector_options = CollectorOptionsFromEnvironment(kind);
+  options.policy = PolicyFromEnvironment();
   options.record_pauses = true;  // minor pause distribution and MMU (Meter::AddPauses)
   return gclab::Heap::Create(options);
 }
@@ -1604,7 +1606,7 @@ int main(int argc, char** argv) {
   }
   gclab_bench::RegisterBenchmarks(depth);
   benchmark::AddCustomContext("binary_trees_depth", std::to_string(depth));
-  benchmark::AddCustomContext("gclab_policy", "GrowthFactorPolicy(2.0, 4 MiB) (default)");
+  benchmark::AddCustomContext("gclab_policy", gclab_bench::PolicyDescription());
   gclab_bench::AddCollectorOptionsContext();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
