@@ -20,7 +20,9 @@
 // are never rewritten. See README.md in this folder for its guarantees and costs.
 //
 // Incremental marking (gc/DESIGN.md [incr]): the same space serves
-// incremental-mark-sweep. MarkStep is Drain stopped after a budget, WriteBarrier and
+// incremental-mark-sweep, and with sticky marks incremental-gen-mark-sweep ([incr.gen]:
+// ClearMarksStep clears the old marks ahead of a cycle). MarkStep is Drain stopped
+// after a budget, WriteBarrier and
 // LoadBarrier grey what the program stores and reads weakly while marking is in
 // progress, and black allocation marks a page's free cells when the allocator takes it.
 //
