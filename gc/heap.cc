@@ -78,26 +78,17 @@ constexpr size_t kClearWork = 32 << 20;
 // under an allocation-driven stress mode.
 constexpr size_t kStressStepWork = 512;
 
-// HeapOptions::trace_gc when unset: GCLAB_TRACE_GC, off by default; like
-// GCLAB_HUGE_PAGES, a value that means neither stops the program.
-bool TraceGcFromEnvironment() {
-  const char* text = std::getenv("GCLAB_TRACE_GC");
-  if (text == nullptr || *text == '\0') return false;
+// A switch from the environment: `fallback` when `name` is unset or empty, on for 1 or
+// "on", off for 0 or "off". Any other value stops the program: a comparison of the two
+// settings must not quietly run one. HeapOptions::huge_pages when unset is
+// GCLAB_HUGE_PAGES (on by default), trace_gc is GCLAB_TRACE_GC (off by default).
+bool SwitchFromEnvironment(const char* name, bool fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
   const std::string_view value = text;
   if (value == "1" || value == "on") return true;
   if (value == "0" || value == "off") return false;
-  Fatal(__FILE__, __LINE__, "GCLAB_TRACE_GC=%s: expected 0, 1, off or on", text);
-}
-
-// HeapOptions::huge_pages when unset: GCLAB_HUGE_PAGES, on by default. A value that
-// means neither stops the program: a comparison of the two must not quietly run one.
-bool HugePagesFromEnvironment() {
-  const char* text = std::getenv("GCLAB_HUGE_PAGES");
-  if (text == nullptr || *text == '\0') return true;
-  const std::string_view value = text;
-  if (value == "1" || value == "on") return true;
-  if (value == "0" || value == "off") return false;
-  Fatal(__FILE__, __LINE__, "GCLAB_HUGE_PAGES=%s: expected 0, 1, off or on", text);
+  Fatal(__FILE__, __LINE__, "%s=%s: expected 0, 1, off or on", name, text);
 }
 
 }  // namespace
@@ -159,25 +150,8 @@ absl::Status HeapImpl::Init() {
     options_.policy = std::make_shared<GrowthFactorPolicy>(2.0, size_t{4} << 20);
   }
   if (!options_.stress.has_value()) options_.stress = StressOptions::FromEnvironment();
-  // gc_events.h: the GC log and the trace file, from the options or the environment.
   created_ = std::chrono::steady_clock::now();
   last_collection_end_ = created_;
-  if (!options_.trace_gc.has_value()) options_.trace_gc = TraceGcFromEnvironment();
-  if (!options_.trace_file.has_value()) {
-    const char* path = std::getenv("GCLAB_TRACE_FILE");
-    options_.trace_file = path != nullptr ? path : "";
-  }
-  if (*options_.trace_gc) {
-    std::unique_ptr<GcEventListener> log = MakeGcLog(stderr, created_);
-    AddListener(log.get());
-    own_listeners_.push_back(std::move(log));
-  }
-  if (!options_.trace_file->empty()) {
-    absl::StatusOr<std::unique_ptr<GcEventListener>> trace = MakeChromeTrace(*options_.trace_file);
-    if (!trace.ok()) return trace.status();
-    AddListener(trace->get());
-    own_listeners_.push_back(*std::move(trace));
-  }
   stress_ = *options_.stress;
   stress_random_ = (stress_.random_seed * 0x9E3779B97F4A7C15ull) | 1;  // xorshift needs non-zero
   const CollectorRegistration* registration = FindRegistration(options_.collector);
@@ -187,7 +161,9 @@ absl::Status HeapImpl::Init() {
   collector_ = *std::move(collector);
   collector_->set_info(&registration->info);
   collector_->set_heap(&heap_);
-  if (!options_.huge_pages.has_value()) options_.huge_pages = HugePagesFromEnvironment();
+  if (!options_.huge_pages.has_value()) {
+    options_.huge_pages = SwitchFromEnvironment("GCLAB_HUGE_PAGES", true);
+  }
   collector_->set_huge_pages(*options_.huge_pages);
   if (absl::Status s = collector_->Init(options_.heap_limit); !s.ok()) return s;
   // The barriers' fast paths turn on while a heap that needs them lives ([barrier]).
@@ -204,6 +180,26 @@ absl::Status HeapImpl::Init() {
   PolicyInput initial;
   initial.heap_limit = options_.heap_limit;
   external_trigger_ = options_.policy->ExternalBudget(initial);
+  // gc_events.h: the GC log and the trace file, from the options or the environment;
+  // last, so that a heap that fails to start truncates no trace file.
+  if (!options_.trace_gc.has_value()) {
+    options_.trace_gc = SwitchFromEnvironment("GCLAB_TRACE_GC", false);
+  }
+  if (!options_.trace_file.has_value()) {
+    const char* path = std::getenv("GCLAB_TRACE_FILE");
+    options_.trace_file = path != nullptr ? path : "";
+  }
+  if (*options_.trace_gc) {
+    std::unique_ptr<GcEventListener> log = MakeGcLog(stderr, created_);
+    AddListener(log.get());
+    own_listeners_.push_back(std::move(log));
+  }
+  if (!options_.trace_file->empty()) {
+    absl::StatusOr<std::unique_ptr<GcEventListener>> trace = MakeChromeTrace(*options_.trace_file);
+    if (!trace.ok()) return trace.status();
+    AddListener(trace->get());
+    own_listeners_.push_back(*std::move(trace));
+  }
   return absl::OkStatus();
 }
 
@@ -671,7 +667,7 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   last_promotion_ = 0;
   if (kind == CollectionKind::kMinor) {
     ++stats_.minor_collections;
-    if (cycle.live_bytes > stats_.live_bytes) last_promotion_ = cycle.live_bytes - stats_.live_bytes;
+    if (cycle.live_bytes > live_before) last_promotion_ = cycle.live_bytes - live_before;
   }
   stats_.bytes_freed += swept.freed_bytes;
   stats_.live_bytes = cycle.live_bytes;
@@ -742,14 +738,14 @@ void HeapImpl::FinishCycle(PhaseTimer& timer, PauseKind pause_kind) {
   timer.Stop();
 
   EndPause(pause_kind);
-  last_collection_end_ = std::chrono::steady_clock::now();
+  last_collection_end_ = std::chrono::steady_clock::now();  // also the end heard below
   pause_at_last_collection_end_ = stats_.total_pause;
   for (int p = 0; p < kNumPhases; ++p) stats_.total_phases.time[p] += cycle.phases.time[p];
   stats_.last_cycle = cycle;
   if (!listeners_.empty()) {
     GcCycleEnd end;
     end.heap = &heap_;
-    end.time = std::chrono::steady_clock::now();
+    end.time = last_collection_end_;
     end.bytes_before = live_before + cycle_.allocated_since;
     end.bytes_after = cycle.live_bytes;
     end.next_limit = old_limit_;

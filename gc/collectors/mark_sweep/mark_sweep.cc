@@ -370,12 +370,11 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
     Page& page = pages_[i];
     const bool cleared = std::exchange(page.marks_cleared, false);  // [incr.gen]
     if (page.size_class < 0) continue;
-    // A page's live_cells counts its set bits: one with none has nothing to clear (and
-    // its bitmap may never have been touched).
-    if (sticky_ && !cleared && page.live_cells != 0) {
-      std::memset(MarkBits(i), 0, kBitmapWords * sizeof(uint64_t));
+    if (sticky_ && !cleared) {
+      ClearPageMarks(i);
+    } else {
+      page.live_cells = 0;
     }
-    page.live_cells = 0;
   }
   clear_cursor_ = 0;
   if (sticky_) {
@@ -384,6 +383,14 @@ void MarkSweepCollector::Prepare(CollectionKind kind) {
     marks_dropped_ = false;
   }
   ResetMarkCounters();
+}
+
+bool MarkSweepCollector::ClearPageMarks(size_t index) {
+  Page& page = pages_[index];
+  const bool any = page.live_cells != 0;
+  if (any) std::memset(MarkBits(index), 0, kBitmapWords * sizeof(uint64_t));
+  page.live_cells = 0;
+  return any;
 }
 
 bool MarkSweepCollector::ClearMarksStep(size_t budget) {
@@ -395,11 +402,7 @@ bool MarkSweepCollector::ClearMarksStep(size_t budget) {
   for (; clear_cursor_ < pages_.size() && (cleared == 0 || cleared < budget); ++clear_cursor_) {
     Page& page = pages_[clear_cursor_];
     if (page.size_class < 0 || page.marks_cleared) continue;
-    if (page.live_cells != 0) {
-      std::memset(MarkBits(clear_cursor_), 0, kBitmapWords * sizeof(uint64_t));
-      cleared += kPageSize;
-    }
-    page.live_cells = 0;
+    if (ClearPageMarks(clear_cursor_)) cleared += kPageSize;
     page.marks_cleared = true;
   }
   return clear_cursor_ >= pages_.size();

@@ -239,6 +239,10 @@ class MarkSweepCollector : public Collector {
   // Free cells of page `index` now, including those on the allocator's list if it
   // holds the page.
   uint32_t FreeCells(size_t index) const;
+  // Clears the marks of page `index` and its count of them: live_cells counts the set
+  // bits, so a page with none is not written (its bitmap may never have been touched).
+  // True if it had any.
+  bool ClearPageMarks(size_t index);
   // Sweeps page `index`: SweepPageCells, then (without sticky marks) clears its marks.
   SweepResult SweepPage(size_t index);
   SweepResult SweepPageCells(size_t index);
