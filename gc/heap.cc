@@ -1435,6 +1435,7 @@ std::string_view CollectionReasonName(CollectionReason reason) {
     case CollectionReason::kExternalMemory: return "external-memory";
     case CollectionReason::kAddressSpace: return "address-space";
     case CollectionReason::kStress: return "stress";
+    case CollectionReason::kHeapSnapshot: return "heap-snapshot";
   }
   return "unknown";
 }

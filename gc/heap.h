@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <new>
 #include <optional>
@@ -58,6 +59,7 @@
 #include "gc/collectors.h"
 #include "gc/garbage_collected.h"
 #include "gc/gc_events.h"
+#include "gc/heap_snapshot.h"
 #include "gc/internal/allocation_state.h"
 #include "gc/internal/check.h"
 #include "gc/internal/handle_area.h"
@@ -316,6 +318,14 @@ class Heap {
   // reclaims it); InvalidArgument for null or an address that is not an object of
   // this heap. Outside collections only; allocates nothing in the heap.
   absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
+
+  // Writes every live object, after a full collection, as a Chrome DevTools heap
+  // snapshot (heap_snapshot.h) that the Memory panel and memlab open; `summary`, if
+  // given, receives its counts. InvalidArgument if `path` cannot be opened, DataLoss
+  // if writing fails, FailedPrecondition inside a heap object's constructor. Outside
+  // collections only; allocates nothing in the heap.
+  absl::Status WriteHeapSnapshot(const std::string& path, HeapSnapshotSummary* summary = nullptr);
+  absl::Status WriteHeapSnapshot(std::ostream& out, HeapSnapshotSummary* summary = nullptr);
 
   // Statistics so far (see stats.h).
   const HeapStatistics& stats();

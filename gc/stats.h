@@ -40,6 +40,7 @@ enum class CollectionReason {
   kExternalMemory,   // external memory (Heap::AdjustExternalMemory) grew past its budget
   kAddressSpace,     // a reservation of address space failed; collect and retry
   kStress,           // a stress mode's collection point (StressOptions, GCLAB_STRESS)
+  kHeapSnapshot,     // Heap::WriteHeapSnapshot collects before it writes
 };
 std::string_view CollectionReasonName(CollectionReason reason);
 

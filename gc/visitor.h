@@ -11,6 +11,7 @@
 //   visitor.Trace(weak_member);              // WeakMember<T>: cleared when it dies
 //   visitor.TraceEphemeron(key, value);      // value kept alive only while key is
 //   visitor.RegisterWeakCallback(&F, this);  // F(context, this) after weak clearing
+//   visitor.TraceExternalMemory(data, bytes, "name");  // memory it owns off the heap
 //
 // It must report every reference, must not allocate, and must not depend on anything
 // but the object's own fields: a collector may call it on an object that is being
@@ -22,6 +23,7 @@
 #ifndef GCLAB_GC_VISITOR_H_
 #define GCLAB_GC_VISITOR_H_
 
+#include <cstddef>
 #include <utility>
 
 #include "gc/member.h"
@@ -86,6 +88,14 @@ class Visitor {
     VisitWeakCallback(callback, const_cast<void*>(object));
   }
 
+  // Memory outside the heap that the object owns: `bytes` from `data` (a buffer, a
+  // LinearMemory's committed pages). Collectors ignore it; a heap snapshot shows it as
+  // a native node under the object (heap_snapshot.h). `name` must be a string literal
+  // (or live as long as the heap).
+  void TraceExternalMemory(const void* data, size_t bytes, const char* name) {
+    VisitExternalMemory(data, bytes, name);
+  }
+
   // `*slot` is a non-null pointer to the payload of a heap object. Implementations may
   // overwrite `*slot` (a moving collector stores the new address there).
   virtual void VisitSlot(void** slot) = 0;
@@ -104,6 +114,9 @@ class Visitor {
     if (*value_slot != nullptr) VisitSlot(value_slot);
   }
   virtual void VisitWeakCallback(WeakCallback, void*) {}
+  virtual void VisitExternalMemory(const void* data, size_t bytes, const char* name) {
+    (void)data, (void)bytes, (void)name;
+  }
 };
 
 }  // namespace gclab

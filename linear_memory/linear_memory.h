@@ -127,7 +127,10 @@ class LinearMemory final : public GarbageCollected<LinearMemory> {
   // Unique within the heap; release events carry it.
   uint64_t id() const { return id_; }
 
-  void Trace(Visitor&) const {}
+  // No references; the committed pages show in heap snapshots as a native node.
+  void Trace(Visitor& visitor) const {
+    visitor.TraceExternalMemory(data(), byte_length(), "LinearMemory backing store");
+  }
 
   // Heap objects are created with Create; these are for the heap (it moves objects).
   LinearMemory(Heap* heap, std::shared_ptr<linear_memory_internal::ReservationSpace> space,

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gc/gc.h"
+#include "tests/json_reader.h"
 #include "tests/test_types.h"
 
 namespace gclab::testing {
@@ -186,140 +187,6 @@ TEST(GcLogTest, ALinePerCollection) {
   }
   EXPECT_EQ(n, 3) << log;
 }
-
-// A small JSON reader: enough to check that the trace is JSON, and to read it.
-struct Json {
-  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
-               std::map<std::string, Json>>
-      value;
-  const std::map<std::string, Json>& object() const {
-    return std::get<std::map<std::string, Json>>(value);
-  }
-  const Json* get(const std::string& key) const {
-    auto it = object().find(key);
-    return it == object().end() ? nullptr : &it->second;
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(std::string text) : s_(std::move(text)) {}
-  bool Read(Json* out) {
-    if (!Value(out)) return false;
-    Space();
-    return i_ == s_.size();
-  }
-  // The JSON array format of a trace may end without its closing bracket.
-  bool ReadTrace(Json* out) {
-    Space();
-    if (!Eat('[')) return false;
-    std::vector<Json> items;
-    for (;;) {
-      Space();
-      if (i_ == s_.size() || Eat(']')) break;
-      Json item;
-      if (!Value(&item)) return false;
-      items.push_back(std::move(item));
-      Space();
-      if (!Eat(',') && !(Space(), i_ == s_.size() || s_[i_] == ']')) return false;
-    }
-    Space();
-    out->value = std::move(items);
-    return i_ == s_.size();
-  }
-  size_t position() const { return i_; }
-
- private:
-  void Space() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool Eat(char c) {
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  bool Literal(const char* word) {
-    const std::string w = word;
-    if (s_.compare(i_, w.size(), w) != 0) return false;
-    i_ += w.size();
-    return true;
-  }
-  bool String(std::string* out) {
-    if (!Eat('"')) return false;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      if (s_[i_] == '\\') {
-        if (++i_ == s_.size()) return false;
-        const char c = s_[i_];
-        if (std::string("\"\\/bfnrt").find(c) == std::string::npos) return false;
-      } else if (static_cast<unsigned char>(s_[i_]) < 0x20) {
-        return false;
-      }
-      out->push_back(s_[i_++]);
-    }
-    return Eat('"');
-  }
-  bool Value(Json* out) {
-    Space();
-    if (i_ == s_.size()) return false;
-    const char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      std::map<std::string, Json> members;
-      Space();
-      if (!Eat('}')) {
-        do {
-          Space();
-          std::string key;
-          if (!String(&key)) return false;
-          Space();
-          if (!Eat(':')) return false;
-          if (!Value(&members[key])) return false;
-          Space();
-        } while (Eat(','));
-        if (!Eat('}')) return false;
-      }
-      out->value = std::move(members);
-      return true;
-    }
-    if (c == '[') {
-      ++i_;
-      std::vector<Json> items;
-      Space();
-      if (!Eat(']')) {
-        do {
-          Json item;
-          if (!Value(&item)) return false;
-          items.push_back(std::move(item));
-          Space();
-        } while (Eat(','));
-        if (!Eat(']')) return false;
-      }
-      out->value = std::move(items);
-      return true;
-    }
-    if (c == '"') {
-      std::string text;
-      if (!String(&text)) return false;
-      out->value = std::move(text);
-      return true;
-    }
-    if (Literal("true")) return out->value = true, true;
-    if (Literal("false")) return out->value = false, true;
-    if (Literal("null")) return out->value = nullptr, true;
-    const char* begin = s_.c_str() + i_;
-    char* end = nullptr;
-    const double number = std::strtod(begin, &end);
-    if (end == begin) return false;
-    i_ += static_cast<size_t>(end - begin);
-    out->value = number;
-    return true;
-  }
-
-  const std::string s_;
-  size_t i_ = 0;
-};
 
 // GCLAB_TRACE_FILE's trace: Chrome trace events, one slice per pause and per stretch of
 // a phase, an instant event per collection, counters of the heap's bytes; every heap

@@ -24,20 +24,8 @@ if ! [[ $seconds =~ ^[0-9]+$ ]]; then
   exit 2
 fi
 
-tools/install-deps.sh || { echo "gclab: could not install the build dependencies" >&2; exit 2; }
-missing=()
-for p in clang-14 libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]} > 0)); then
-  echo "gclab: installing ${missing[*]}" >&2
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-    { echo "gclab: could not install ${missing[*]}" >&2; exit 2; }
-fi
+tools/install-deps.sh clang-14 libclang-rt-14-dev ||
+  { echo "gclab: could not install the build dependencies" >&2; exit 2; }
 
 # One output base per checkout, as Bazel keys its own by the workspace's path.
 output_base="${GCLAB_FUZZ_OUTPUT_BASE:-$HOME/.cache/gclab-fuzz-bazel/$(pwd | md5sum | cut -c1-12)}"

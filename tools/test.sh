@@ -10,9 +10,11 @@
 # Bazel writes) and exits non-zero if any test failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# memlab (npm), for tests/memlab: installed here, outside the repository.
+export GCLAB_MEMLAB_DIR=${GCLAB_MEMLAB_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gclab/memlab}
 tools/install-deps.sh || { echo "gclab: could not install the build dependencies" >&2; exit 2; }
 
-bazel test "$@" //... 2>&1 | grep -v -E '^(Loading|Analyzing|INFO: (From|Analyzed|Found))'
+bazel test --test_env=GCLAB_MEMLAB_DIR="$GCLAB_MEMLAB_DIR" "$@" //... 2>&1 | grep -v -E '^(Loading|Analyzing|INFO: (From|Analyzed|Found))'
 bazel_status=${PIPESTATUS[0]}
 
 targets=$(bazel query 'tests(//...)' 2>/dev/null)

@@ -90,6 +90,7 @@ class HeapImpl {
   [[noreturn]] void ReportOutOfMemory(const absl::Status& status);
 
   absl::StatusOr<RetainingPath> FindRetainingPath(const void* object);
+  absl::Status WriteHeapSnapshot(std::ostream& out, HeapSnapshotSummary* summary);
 
   // Checks every object and root; stops with a message on the first broken one.
   // Valid outside a cycle. Returns the number of objects checked.

@@ -10,10 +10,12 @@
 // collection, an unreached object that is the key of pending ephemerons has bit 1 set
 // and its pending-key index in the bits above the tag (its TypeInfo* is kept beside
 // the index, in the collector, until the key is reached or the weak phase ends; see
-// collector.h). A free cell of the mark-sweep space has a zero word. Everything else a
-// collector needs is kept on the side: the cell size in the TypeInfo (semispace) or
-// the page (mark-sweep), mark bits in page bitmaps (mark-sweep) or a prefix (large
-// objects).
+// collector.h). While a heap snapshot is written (heap_snapshot.cc, outside
+// collections), every object it has reached holds its node number in the same form,
+// its TypeInfo* kept in the snapshot's node table. A free cell of the mark-sweep space
+// has a zero word. Everything else a collector needs is kept on the side: the cell
+// size in the TypeInfo (semispace) or the page (mark-sweep), mark bits in page bitmaps
+// (mark-sweep) or a prefix (large objects).
 #ifndef GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
 #define GCLAB_GC_INTERNAL_OBJECT_HEADER_H_
 
