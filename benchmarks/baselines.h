@@ -12,9 +12,11 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,6 +106,36 @@ inline gclab::CollectorOptions CollectorOptionsFromEnvironment(gclab::CollectorK
   return out;
 }
 
+// A byte count as 4194304, 64K, 4M or 2G; none if it is not one.
+inline std::optional<size_t> ParseBytes(std::string_view v) {
+  uint64_t scale = 1;
+  if (!v.empty() && (v.back() == 'K' || v.back() == 'M' || v.back() == 'G')) {
+    scale = v.back() == 'K' ? 1 << 10 : v.back() == 'M' ? 1 << 20 : uint64_t{1} << 30;
+    v.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  if (v.empty() || !absl::SimpleAtoi(std::string(v), &n) || n > (uint64_t{1} << 50) / scale) {
+    return std::nullopt;
+  }
+  return static_cast<size_t>(n * scale);
+}
+
+// GCLAB_HEAP_LIMIT: the heap limit of every gclab heap of the program benchmarks
+// (HeapOptions::heap_limit: live bytes plus allocation, the most the heap may hold),
+// and Boehm's maximum heap size (GC_set_max_heap_size), instead of the suite's own:
+// benchmarks/heap_sweep.py runs programs at fixed heap sizes with it. BYTES as in
+// GCLAB_POLICY. Unset or empty: `fallback`. A malformed value stops the program.
+inline size_t HeapLimitFromEnvironment(size_t fallback) {
+  const char* text = std::getenv("GCLAB_HEAP_LIMIT");
+  if (text == nullptr || *text == '\0') return fallback;
+  const std::optional<size_t> n = ParseBytes(text);
+  if (!n) {
+    std::fprintf(stderr, "GCLAB_HEAP_LIMIT=%s: not a byte count (4194304, 64K, 4M, 2G)\n", text);
+    std::exit(2);
+  }
+  return *n;
+}
+
 // GCLAB_POLICY: the trigger policy (gc/policy.h) of every gclab heap a suite makes, a
 // fresh one per heap (MemBalancer measures its heap): "growth=F" or "growth=F,min=BYTES"
 // (GrowthFactorPolicy; min 4M when not given), "membalancer=C" or
@@ -121,14 +153,9 @@ inline std::shared_ptr<gclab::TriggerPolicy> PolicyFromEnvironment() {
     std::exit(2);
   };
   auto bytes = [&](std::string_view v) {
-    uint64_t scale = 1;
-    if (!v.empty() && (v.back() == 'K' || v.back() == 'M' || v.back() == 'G')) {
-      scale = v.back() == 'K' ? 1 << 10 : v.back() == 'M' ? 1 << 20 : uint64_t{1} << 30;
-      v.remove_suffix(1);
-    }
-    uint64_t n = 0;
-    if (v.empty() || !absl::SimpleAtoi(std::string(v), &n)) fail("not a byte count");
-    return static_cast<size_t>(n * scale);
+    const std::optional<size_t> n = ParseBytes(v);
+    if (!n) fail("not a byte count");
+    return *n;
   };
   std::string_view spec = text;
   size_t min_heap = size_t{4} << 20;

@@ -57,7 +57,8 @@
 // gclab faster).
 // gclab runs use the default trigger policy (GrowthFactorPolicy(2.0, 4 MiB)), or the
 // one GCLAB_POLICY names (baselines.h: GCLAB_POLICY=membalancer=3e-10); the programs
-// get a 4 GiB heap limit, BM_Alloc 256 MiB.
+// get a 4 GiB heap limit, or GCLAB_HEAP_LIMIT's (which also caps Boehm's heap:
+// benchmarks/heap_sweep.py), BM_Alloc 256 MiB.
 //
 // Counters (per benchmark iteration, i.e. per complete program run; BM_Alloc: per
 // 2^20 allocations):
@@ -317,7 +318,7 @@ class Meter {
 absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size_t limit) {
   gclab::HeapOptions options;
   options.collector = kind;
-  options.heap_limit = limit;
+  options.heap_limit = limit == kProgramHeapLimit ? HeapLimitFromEnvironment(limit) : limit;
   options.collector_options = CollectorOptionsFromEnvironment(kind);
   options.policy = PolicyFromEnvironment();
   options.record_pauses = true;  // minor pause distribution and MMU (Meter::AddPauses)
@@ -1745,6 +1746,16 @@ void RegisterBenchmarks(int binary_trees_depth) {
 int main(int argc, char** argv) {
   GC_INIT();
   GC_start_performance_measurement();
+  if (std::getenv("GCLAB_HEAP_LIMIT") != nullptr) {
+    // Boehm at the same fixed heap size as the gclab heaps: past it, its allocation
+    // fails, and the program says so and exits, as a gclab heap's does.
+    GC_set_max_heap_size(gclab_bench::HeapLimitFromEnvironment(0));
+    GC_set_oom_fn([](size_t bytes) -> void* {
+      std::fprintf(stderr, "boehm: out of memory at the maximum heap size (%zu bytes asked)\n",
+                   bytes);
+      std::_Exit(3);
+    });
+  }
   const int depth = gclab_bench::BinaryTreesDepth(&argc, argv);
   constexpr std::string_view kChild = "--linked_child=";
   if (argc == 2 && std::string_view(argv[1]).substr(0, kChild.size()) == kChild) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the six papers (papers/*.md) and their plots (papers/figures/*.png)
+# Regenerates the seven papers (papers/*.md) and their plots (papers/figures/*.png)
 # from benchmark JSON. Installs Debian's python3-matplotlib if it is missing.
 #
 #   GCLAB_RUNS=3 tools/bench.sh      # measure: results/<date>-<host>/ (about 35 minutes)

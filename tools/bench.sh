@@ -7,6 +7,9 @@
 #   tools/bench.sh gc weak          # some suites
 #   tools/bench.sh gc --benchmark_filter=GCBench     # Google Benchmark's flags follow
 #   GCLAB_BINARY_TREES_DEPTH=16 GCLAB_NAIVE_CHAIN_SIZES=10000 tools/bench.sh   # quicker
+#   tools/bench.sh heapsize         # the heap-size sweep (benchmarks/heap_sweep.py, about
+#                                   # 40 minutes; not part of "every suite"): minimum
+#                                   # heaps, time-space curves, MemBalancer vs growth
 #
 # Baselines: Boehm GC, new/delete, mimalloc (linked, in its own process) and a bare bump
 # pointer (gc); std::weak_ptr and absl::flat_hash_map (weak); Boehm's finalizers
@@ -39,15 +42,17 @@ tools/install-deps.sh
 suites=()
 while [[ $# -gt 0 && "$1" != -* ]]; do
   case "$1" in
-    reclamation|gc|weak|finalization) suites+=("$1") ;;
-    *) echo "bench.sh: unknown suite '$1' (reclamation, gc, weak, finalization)" >&2; exit 2 ;;
+    reclamation|gc|weak|finalization|heapsize) suites+=("$1") ;;
+    *) echo "bench.sh: unknown suite '$1' (reclamation, gc, weak, finalization, heapsize)" >&2; exit 2 ;;
   esac
   shift
 done
 if [[ ${#suites[@]} -eq 0 ]]; then suites=(reclamation gc weak finalization); fi
 
 targets=()
-for s in "${suites[@]}"; do targets+=("//benchmarks:${s}_benchmarks"); done
+for s in "${suites[@]}"; do
+  if [[ "$s" == heapsize ]]; then targets+=("//benchmarks:gc_benchmarks"); else targets+=("//benchmarks:${s}_benchmarks"); fi
+done
 if ! bazel build -c opt "${targets[@]}" >/tmp/gclab-build.log 2>&1; then
   cat /tmp/gclab-build.log >&2
   exit 1
@@ -76,6 +81,14 @@ mkdir -p "$out"
 } > "$out/machine.txt"
 for ((run = 1; run <= runs; run++)); do
   for s in "${suites[@]}"; do
+    if [[ "$s" == heapsize ]]; then
+      # Its own runs (--runs): once, on the first round.
+      if [[ $run == 1 ]]; then
+        echo "=== heap-size sweep (benchmarks/heap_sweep.py, $runs run(s) per point)"
+        python3 benchmarks/heap_sweep.py "$out" --runs "$runs"
+      fi
+      continue
+    fi
     echo "=== ${s}_benchmarks, run $run of $runs"   # Google Benchmark prints a line per benchmark
     if [[ $trace == 1 ]]; then
       export GCLAB_TRACE_FILE="$out/${s}_trace-$run.json"
@@ -86,6 +99,10 @@ for ((run = 1; run <= runs; run++)); do
 done
 for s in "${suites[@]}"; do
   echo
+  if [[ "$s" == heapsize ]]; then
+    echo "=== heap-size sweep: $out/heapsize_sweep.json (papers/make.sh $out writes paper 7)"
+    continue
+  fi
   files=("$out/${s}_benchmarks"-*.json)
   if ! grep -q '"run_name"' "${files[0]}"; then
     echo "=== ${s}_benchmarks: no benchmark matched the filter"
