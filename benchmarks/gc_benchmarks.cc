@@ -33,7 +33,8 @@
 //                               how many took over 0.5 and 1 ms are the machine's own
 //                               stalls, the floor under every max_pause_ms
 //   BM_UsableHeap/<collector>/<turnovers>
-//                               how much of a 64 MiB heap limit is usable under
+//                               how much of a 64 MiB heap limit (GCLAB_USABLE_HEAP_MIB)
+//                               is usable under
 //                               fragmentation: `turnovers` times, fill the heap with
 //                               small objects (a 32-byte, then a 48-byte class) and
 //                               keep one in 8,192 alive; then allocate 2 KiB objects,
@@ -1367,7 +1368,15 @@ int BinaryTreesDepth(int* argc, char** argv) {
 // ---------------------------------------------------------------------------------
 // BM_UsableHeap: the heap limit under fragmentation.
 
-constexpr size_t kUsableHeapLimit = 64 * kMiB;
+// 64 MiB; GCLAB_USABLE_HEAP_MIB=N for another size (the smoke test's 16).
+size_t UsableHeapLimit() {
+  static const size_t limit = [] {
+    const char* text = std::getenv("GCLAB_USABLE_HEAP_MIB");
+    if (text == nullptr || *text == '\0') return 64 * kMiB;
+    return static_cast<size_t>(IntegerOrExit(text, "GCLAB_USABLE_HEAP_MIB", 4, 4096)) * kMiB;
+  }();
+  return limit;
+}
 
 // Two small classes (32- and 48-byte cells) and a 2 KiB one.
 template <size_t kPad>
@@ -1408,7 +1417,7 @@ void BM_UsableHeap(benchmark::State& state, CollectorKind kind) {
   double usable_pct = 0, fragmented_mb = 0, live_kb = 0, committed_mb = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    auto heap = CreateHeap(kind, kUsableHeapLimit);
+    auto heap = CreateHeap(kind, UsableHeapLimit());
     if (!heap.ok()) {
       state.SkipWithError(std::string(heap.status().message()).c_str());
       return;
@@ -1429,7 +1438,7 @@ void BM_UsableHeap(benchmark::State& state, CollectorKind kind) {
     }
     const uint64_t usable = h.stats().bytes_allocated - after.bytes_allocated;
     usable_pct = 100.0 * static_cast<double>(usable) /
-                 static_cast<double>(kUsableHeapLimit - after.live_bytes);
+                 static_cast<double>(UsableHeapLimit() - after.live_bytes);
     fragmented_mb = static_cast<double>(after.fragmented_bytes) / kMiB;
     live_kb = static_cast<double>(after.live_bytes) / 1024;
     committed_mb = static_cast<double>(h.stats().committed_bytes) / kMiB;
