@@ -1,8 +1,9 @@
 // Heap snapshots (heap_snapshot.h): a walk from the roots that numbers each node when
 // it is first reached and records each node's edges as one run when it traces the
 // node, then the JSON text of V8's `.heapsnapshot` format, nodes in number order. The
-// walk is depth-first, as the collectors' marking is: breadth-first visits a heap
-// built depth-first (most are) all over at each level, and took three times as long.
+// walk is depth-first with a prefetching FIFO, as mark-sweep's marking is; each node's
+// edges are one run in the edge table, found from the node (first_edge), so the text
+// can list them in node order whatever order the walk traced the nodes in.
 //
 // The format (as V8 writes it and DevTools, memlab and V8's own tests read it): flat
 // arrays of numbers, `nodes` with 7 per node and `edges` with 3 per edge; a node's
