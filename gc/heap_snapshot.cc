@@ -39,6 +39,7 @@
 #include "gc/fault_injection.h"
 #include "gc/heap.h"
 #include "gc/internal/heap_impl.h"
+#include "gc/internal/side_table.h"
 
 namespace gclab {
 namespace internal {
@@ -96,18 +97,26 @@ std::string HumanBytes(size_t bytes) {
 // For the node and edge tables, tens of megabytes built once and dropped: a large
 // table is mapped on its own and asks for transparent huge pages, so that filling it
 // takes a page fault per 2 MiB rather than per 4 KiB. (With 4 KiB pages, the faults
-// were two thirds of the walk of a heap of a million objects: 185 ms against 30.)
+// were two thirds of the walk of a heap of a million objects: 185 ms against 30.) A
+// small one is an ordinary side table (side_table.h). Either is one counted request
+// for memory (gc/fault_injection.h); a refused one throws, and the walk's caller turns
+// that into ResourceExhausted.
 template <typename T>
 struct BulkAllocator {
   using value_type = T;
   static constexpr size_t kMapAbove = size_t{1} << 20;
+  static constexpr const char* kWhat = "heap snapshot table";
   BulkAllocator() = default;
   template <typename U>
   BulkAllocator(const BulkAllocator<U>&) {}  // NOLINT: rebinding is implicit
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
-    if (!AllowMemoryRequest("heap snapshot table")) throw std::bad_alloc();
-    if (bytes < kMapAbove) return static_cast<T*>(::operator new(bytes));
+    if (bytes < kMapAbove) {
+      void* p = TryAllocateSideTable(bytes, kWhat);
+      if (p == nullptr) throw std::bad_alloc();
+      return static_cast<T*>(p);
+    }
+    if (!AllowMemoryRequest(kWhat)) throw std::bad_alloc();
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     madvise(p, bytes, MADV_HUGEPAGE);
@@ -116,7 +125,7 @@ struct BulkAllocator {
   void deallocate(T* p, size_t n) {
     const size_t bytes = n * sizeof(T);
     if (bytes < kMapAbove) {
-      ::operator delete(p);
+      FreeSideTable(p);
     } else {
       munmap(p, bytes);
     }
@@ -234,6 +243,7 @@ class SnapshotBuilder final : public Visitor {
     nodes_.reserve(expected_objects + 64);
     edges_.reserve(expected_objects + expected_objects / 2 + 64);
     String("");  // strings[0]: the root's name and every unnamed node's
+    key_name_ = String("key");  // every ephemeron's weak edge to its key
   }
 
   ~SnapshotBuilder() {
@@ -330,7 +340,7 @@ class SnapshotBuilder final : public Visitor {
   // V8's WeakMap entries: weak to the key; the value through both table and key.
   void VisitEphemeron(void** key_slot, void** value_slot) override {
     const uint32_t key = Reach(*key_slot);
-    AddEdge(kWeakEdge, String("key"), key);
+    AddEdge(kWeakEdge, key_name_, key);
     if (*value_slot == nullptr) return;
     const uint32_t value = Reach(*value_slot);
     const uint32_t name = String(absl::StrFormat(
@@ -514,6 +524,7 @@ class SnapshotBuilder final : public Visitor {
   static constexpr size_t kFieldCache = 64;
   FieldCacheEntry field_cache_[kFieldCache];
   std::vector<uint32_t> offset_names_;  // by offset / 8
+  uint32_t key_name_ = 0;
   BulkVector<uint32_t> stack_;  // objects reached, not yet traced
   size_t object_nodes_ = 0;
   size_t native_nodes_ = 0;
