@@ -45,9 +45,13 @@
 //     does not match gclab objects across snapshots.
 //
 // Like DevTools' "Take heap snapshot", the call first collects garbage (a full
-// collection, CollectionReason::kHeapSnapshot), so that the file holds exactly the live
-// objects, every weak reference left is to a live object, and every ephemeron entry
-// left has a live key. It allocates nothing in the heap and moves nothing while it
+// collection, CollectionReason::kHeapSnapshot), so that the file holds the live
+// objects, every weak reference left is to an object the collection kept, and every
+// ephemeron entry left has a key it kept. The walk follows weak edges too, so an object
+// the collection kept that only weak references reach by the time of the walk is in
+// the file, with no retainer but those weak edges: a held value of a finalization
+// registration whose delivery the scheduler dropped, or an object that a finalization
+// callback run at the collection's end let go. The next collection frees it. It allocates nothing in the heap and moves nothing while it
 // writes; its tables take about 56 bytes per object and reference, outside the heap
 // (a million objects: 34 MB of text, about 60 ms on the machine benchmarks/README.md
 // describes, five times a full collection). Self sizes of 4 GiB or more are written as 2^32 - 1 (the format reads 32-bit
@@ -63,7 +67,7 @@ namespace gclab {
 // What one snapshot held; Heap::WriteHeapSnapshot's `summary`, for tools and tests.
 struct HeapSnapshotSummary {
   size_t nodes = 0;          // synthetic, object and native nodes
-  size_t object_nodes = 0;   // live heap objects
+  size_t object_nodes = 0;   // heap objects
   size_t native_nodes = 0;   // external memory reported by Trace
   size_t edges = 0;
   size_t strings = 0;
