@@ -452,7 +452,7 @@ TEST_P(WeakTest, PendingKeysKeepTheirTypesWhetherTheyLiveOrDie) {
 }
 
 TEST_P(WeakTest, TablesWithMillionsOfEntries) {
-  const int n = kSanitized ? 200'000 : 2'000'000;
+  const int n = Reduced() ? 200'000 : 2'000'000;
   HandleScope scope(heap());
   Local<Map> map = Map::New(heap());
   std::vector<Persistent<Key>> sample;  // every third key stays alive
