@@ -3,6 +3,8 @@
 #define GCLAB_TESTS_TEST_TYPES_H_
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,11 +29,23 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = kAddressSanitizer;
 #endif
 
-// Likewise under sanitizers or a stress run (GCLAB_STRESS, gc/DESIGN.md [stress]), whose
-// collections cost more than the test's own work on the largest tests.
+// Likewise under sanitizers, under a stress run (GCLAB_STRESS, gc/DESIGN.md [stress]),
+// whose collections cost more than the test's own work on the largest tests, and when
+// GCLAB_REDUCED_TESTS=1 asks for it: tools/cmake_test.sh sets it for ctest, because the
+// CMake build's run proves that build, and the Bazel runs keep the full sizes. Any other
+// value than unset, empty, 0 or 1 stops the test with a message.
 inline bool Reduced() {
-  static const bool stressed = StressOptions::FromEnvironment().collects();
-  return kSanitized || stressed;
+  static const bool reduced = [] {
+    const char* asked = std::getenv("GCLAB_REDUCED_TESTS");
+    const std::string value = asked == nullptr ? "" : asked;
+    if (value != "" && value != "0" && value != "1") {
+      std::fprintf(stderr, "gclab tests: GCLAB_REDUCED_TESTS=%s: expected 0 or 1\n",
+                   value.c_str());
+      std::abort();
+    }
+    return value == "1" || StressOptions::FromEnvironment().collects();
+  }();
+  return kSanitized || reduced;
 }
 
 // A binary node carrying a value, for lists, trees and cycles.
