@@ -168,7 +168,11 @@ using gclab::CollectorKind;
 
 constexpr size_t kMiB = size_t{1} << 20;
 constexpr size_t kAllocHeapLimit = 256 * kMiB;
-constexpr size_t kProgramHeapLimit = size_t{4} << 30;
+// The programs' heap limit: 4 GiB, or GCLAB_HEAP_LIMIT's (baselines.h), read once.
+size_t ProgramHeapLimit() {
+  static const size_t limit = HeapLimitFromEnvironment(size_t{4} << 30);
+  return limit;
+}
 
 double ToMs(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
@@ -319,7 +323,7 @@ class Meter {
 absl::StatusOr<std::unique_ptr<gclab::Heap>> CreateHeap(CollectorKind kind, size_t limit) {
   gclab::HeapOptions options;
   options.collector = kind;
-  options.heap_limit = limit == kProgramHeapLimit ? HeapLimitFromEnvironment(limit) : limit;
+  options.heap_limit = limit;
   options.collector_options = CollectorOptionsFromEnvironment(kind);
   options.policy = PolicyFromEnvironment();
   options.record_pauses = true;  // minor pause distribution and MMU (Meter::AddPauses)
@@ -900,7 +904,7 @@ class GclabSystem {
   explicit GclabSystem(CollectorKind kind) : kind_(kind) {}
 
   absl::Status Setup() {
-    auto heap = CreateHeap(kind_, kProgramHeapLimit);
+    auto heap = CreateHeap(kind_, ProgramHeapLimit());
     if (!heap.ok()) return heap.status();
     heap_ = std::move(*heap);
     return absl::OkStatus();
@@ -1523,7 +1527,7 @@ void BM_HeapSnapshot(benchmark::State& state, CollectorKind kind) {
   using Clock = std::chrono::steady_clock;
   const int depth = SnapshotDepth();
   const size_t objects = (size_t{1} << (depth + 1)) - 1;
-  auto heap = CreateHeap(kind, kProgramHeapLimit);
+  auto heap = CreateHeap(kind, ProgramHeapLimit());
   if (!heap.ok()) {
     state.SkipWithError(std::string(heap.status().message()).c_str());
     return;
@@ -1755,10 +1759,10 @@ void RegisterBenchmarks(int binary_trees_depth) {
 int main(int argc, char** argv) {
   GC_INIT();
   GC_start_performance_measurement();
-  if (std::getenv("GCLAB_HEAP_LIMIT") != nullptr) {
+  if (const size_t limit = gclab_bench::HeapLimitFromEnvironment(0); limit != 0) {
     // Boehm at the same fixed heap size as the gclab heaps: past it, its allocation
     // fails, and the program says so and exits, as a gclab heap's does.
-    GC_set_max_heap_size(gclab_bench::HeapLimitFromEnvironment(0));
+    GC_set_max_heap_size(limit);
     GC_set_oom_fn([](size_t bytes) -> void* {
       std::fprintf(stderr, "boehm: out of memory at the maximum heap size (%zu bytes asked)\n",
                    bytes);

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from summarize import TIME_UNIT_TO_MS  # benchmarks/summarize.py, beside this file
+
 BINARY = "bazel-bin/benchmarks/gc_benchmarks"
 PROGRAMS = {
     "GCBench": "BM_GCBench",
@@ -78,9 +80,8 @@ def run(program, system, env_extra, timeout=300):
     if len(entries) != 1 or entries[0].get("error_occurred"):
         return None
     b = entries[0]
-    unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
     return {
-        "time_ms": b["real_time"] * unit,
+        "time_ms": b["real_time"] * TIME_UNIT_TO_MS[b.get("time_unit", "ns")],
         "collections": b.get("collections"),
         "pause_ms": b.get("pause_ms"),
         "peak_rss_mb": b.get("peak_rss_mb"),
