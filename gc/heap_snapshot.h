@@ -51,12 +51,14 @@
 // the collection kept that only weak references reach by the time of the walk is in
 // the file, with no retainer but those weak edges: a held value of a finalization
 // registration whose delivery the scheduler dropped, or an object that a finalization
-// callback run at the collection's end let go. The next collection frees it. It allocates nothing in the heap and moves nothing while it
-// writes; its tables take about 56 bytes per object and reference, outside the heap
-// (a million objects: 34 MB of text, about 60 ms on the machine benchmarks/README.md
-// describes, five times a full collection). Self sizes of 4 GiB or more are written as 2^32 - 1 (the format reads 32-bit
-// numbers). Outside collections only; on a heap object's constructor's stack, where
-// no collection may start, it is FailedPrecondition.
+// callback run at the collection's end let go. The next collection frees it.
+//
+// It allocates nothing in the heap and moves nothing while it writes; its tables take
+// about 56 bytes per object and reference, outside the heap (a million objects: 34 MB
+// of text, about 60 ms on the machine benchmarks/README.md describes, five times a
+// full collection). Self sizes of 4 GiB or more are written as 2^32 - 1 (the format
+// reads 32-bit numbers). Outside collections only; on a heap object's constructor's
+// stack, where no collection may start, it is FailedPrecondition.
 #ifndef GCLAB_GC_HEAP_SNAPSHOT_H_
 #define GCLAB_GC_HEAP_SNAPSHOT_H_
 
